@@ -9,6 +9,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
+// Under Deno, tfjs believes it runs in Node.js and would print an "install tfjs-node" banner on
+// first use of the cpu backend; that package cannot be installed here (see docs/backends.md).
+// PROD mode silences tfjs's console warnings; it changes no numerics.
+tf.env().set("PROD", true);
+
 export { tf };
 
 /** A tensor of any rank, re-exported so modules need not import tfjs themselves. */
