@@ -1,20 +1,139 @@
 /**
- * Backend selection: `useBackend("wasm" | "webgpu" | "tensorflow" | "cpu")`.
+ * Backend selection: `await useBackend("wasm" | "webgpu" | "tensorflow" | "cpu")`.
  *
- * Minimal first version (cpu, wasm); the backend helper extends it with the wasm training
- * kernels, the dilated-convolution gradients, webgpu and tfjs-node.
+ * - `wasm` (default): tfjs's WebAssembly backend (XNNPACK, single-threaded under Deno) plus our
+ *   training kernels (`wasm_kernels.ts`).
+ * - `webgpu`: tfjs's WebGPU backend on Deno's built-in `navigator.gpu`.
+ * - `tensorflow`: `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`, imported on demand.
+ * - `cpu`: tfjs's pure-JavaScript backend, the reference the others are tested against.
+ *
+ * Every backend gets our dilation-aware convolution gradients (`gradients.ts`).
  *
  * @module
  */
 import { tf } from "../tf.ts";
 import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-webgpu";
+import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
+import { registerConvolutionGradients } from "./gradients.ts";
 
 /** Names a user may pass to `--backend`. */
 export type BackendName = "wasm" | "webgpu" | "tensorflow" | "cpu";
 
+/** Every backend name, in the order `--backend` documents them. */
+export const BACKEND_NAMES: readonly BackendName[] = ["wasm", "webgpu", "tensorflow", "cpu"];
+
+/** What a run records about its backend (for `env.json` and benchmark lines). */
+export interface BackendInfo {
+  /** The backend's name. */
+  name: BackendName;
+  /** TensorFlow.js version. */
+  tfjs: string;
+  /** The adapter (webgpu), the native library (tensorflow) or the instruction set (wasm, cpu). */
+  device: string;
+}
+
+registerWasmTrainingKernels();
+registerConvolutionGradients();
+
+let current: BackendInfo | undefined;
+
 /** Makes `name` the active TensorFlow.js backend and waits until it is ready. */
-export async function useBackend(name: BackendName): Promise<void> {
-  const ok = await tf.setBackend(name);
-  if (!ok) throw new Error(`backend '${name}' could not be initialised`);
+export async function useBackend(name: BackendName): Promise<BackendInfo> {
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new Error(
+      `Unknown backend '${name}'. Choose one of ${
+        BACKEND_NAMES.join(", ")
+      } (see docs/backends.md).`,
+    );
+  }
+  if (current?.name === name && tf.getBackend() === name) return current;
+  let device = "";
+  if (name === "webgpu") device = await describeWebGpuAdapter();
+  if (name === "tensorflow") device = await loadTensorflowBackend();
+  if (name === "wasm") device = "WebAssembly, XNNPACK, SIMD, 1 thread";
+  if (name === "cpu") device = "JavaScript";
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (error) {
+    throw new Error(`Backend '${name}' failed to initialise: ${(error as Error).message}`);
+  }
+  if (!ok) {
+    throw new Error(`Backend '${name}' failed to initialise (tf.setBackend returned false).`);
+  }
   await tf.ready();
+  current = { name, tfjs: tf.version.tfjs, device };
+  return current;
+}
+
+/** The active backend's description, after {@linkcode useBackend}. */
+export function backendInfo(): BackendInfo {
+  if (current === undefined) throw new Error("backendInfo(): call useBackend() first");
+  return current;
+}
+
+/** Whether a WebGPU adapter is available (false, never throwing, when it is not). */
+export async function hasWebGpuAdapter(): Promise<boolean> {
+  try {
+    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    return gpu !== undefined && (await gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+async function describeWebGpuAdapter(): Promise<string> {
+  const gpu = (navigator as {
+    gpu?: {
+      requestAdapter(): Promise<{ info?: { description?: string; vendor?: string } } | null>;
+    };
+  }).gpu;
+  const help = "On a machine without a GPU, `apt-get install mesa-vulkan-drivers libvulkan1` " +
+    "provides a software (lavapipe) adapter; on a GPU machine install its Vulkan driver.";
+  if (gpu === undefined) {
+    throw new Error(`Backend 'webgpu': this Deno has no navigator.gpu. ${help}`);
+  }
+  const adapter = await gpu.requestAdapter();
+  if (adapter === null) {
+    throw new Error(
+      `Backend 'webgpu': navigator.gpu.requestAdapter() found no adapter (Vulkan loader ` +
+        `libvulkan.so.1 or a Vulkan driver is missing). ${help}`,
+    );
+  }
+  return adapter.info?.description || adapter.info?.vendor || "WebGPU adapter";
+}
+
+/** The exact message for a missing tfjs-node; exported so tests and docs agree with the code. */
+export const TENSORFLOW_BACKEND_HELP =
+  "Backend 'tensorflow' needs @tensorflow/tfjs-node-gpu@4.22.0 (CUDA 11.2 and cuDNN 8.1 on the " +
+  "library path) or @tensorflow/tfjs-node@4.22.0 installed in this project's node_modules by " +
+  "npm with install scripts allowed (`npm install --foreground-scripts @tensorflow/tfjs-node-gpu@4.22.0`), " +
+  "and Deno run with --allow-ffi. Its install script downloads libtensorflow 2.9.1 from " +
+  "storage.googleapis.com, so it cannot be installed on machines without access to that host; " +
+  "use --backend wasm or --backend webgpu there.";
+
+async function loadTensorflowBackend(): Promise<string> {
+  const failures: string[] = [];
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      // A computed specifier keeps Deno from resolving (and failing on) the package eagerly.
+      const specifier = `npm:${pkg}@4.22.0`;
+      await import(specifier);
+      return pkg;
+    } catch (error) {
+      failures.push(`${pkg}: ${(error as Error).message.split("\n")[0]}`);
+    }
+  }
+  throw new Error(`${TENSORFLOW_BACKEND_HELP} (Tried: ${failures.join("; ")}.)`);
+}
+
+/** Kernels from `names` the backend does not register (for failing fast before a run). */
+export function missingKernels(names: readonly string[], backend: string): string[] {
+  return names.filter((name) => tf.getKernel(name, backend) === undefined);
+}
+
+/** Kernels from `names` that have no registered gradient. */
+export function missingGradients(names: readonly string[]): string[] {
+  return names.filter((name) => tf.getGradient(name) === undefined);
 }

@@ -1,0 +1,202 @@
+/**
+ * Decode heads: the SegFormer all-MLP head and the DAFormer head with sep-ASPP context fusion
+ * (`shared/reference/daformer_hrda_mic.md` §5.1b and §5.2).
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import type { RandomStream } from "../random.ts";
+import type { ParamStore } from "./params.ts";
+import { addBatchNorm, addConv, addDepthwiseConv, addLinear } from "./init.ts";
+import {
+  batchNorm,
+  conv2d,
+  depthwiseConv2d,
+  dropout2d,
+  type ForwardMode,
+  linear,
+  resizeBilinear,
+} from "./layers.ts";
+
+/** Options shared by both heads. */
+export interface HeadConfig {
+  /** Encoder output widths, stage 1..4. */
+  inChannels: readonly number[];
+  /** Decoder embedding width (`channels` / `embed_dims`). */
+  channels: number;
+  /** Number of output classes. */
+  numClasses: number;
+  /** Dropout before the classifier (mmseg `dropout_ratio`, 0.1 in both heads). */
+  dropout: number;
+}
+
+/** DAFormer's ASPP dilations (config `daformer_sepaspp_mitb5.py`: dilations (1, 6, 12, 18)). */
+export const DAFORMER_DILATIONS = [1, 6, 12, 18] as const;
+
+const PREFIX = "decode_head";
+
+/** ConvModule = conv (no bias) + BatchNorm + ReLU, mmcv's default order. */
+function convModule(
+  params: ParamStore,
+  name: string,
+  x: tf.Tensor4D,
+  mode: ForwardMode,
+  options: { padding?: [number, number]; dilation?: number } = {},
+): tf.Tensor4D {
+  const y = conv2d(params, `${name}.conv`, x, options);
+  return tf.relu(batchNorm(params, `${name}.bn`, y, mode));
+}
+
+function addConvModule(
+  params: ParamStore,
+  rng: RandomStream,
+  name: string,
+  kernel: number,
+  inChannels: number,
+  outChannels: number,
+): void {
+  // mmcv ConvModule init: Kaiming normal (fan_out, relu), no bias before a norm (bias='auto').
+  addConv(params, rng.fork(name), `${name}.conv`, kernel, inChannels, outChannels, { bias: false });
+  addBatchNorm(params, `${name}.bn`, outChannels);
+}
+
+function addClassifier(
+  params: ParamStore,
+  rng: RandomStream,
+  name: string,
+  config: HeadConfig,
+): void {
+  // mmseg BaseDecodeHead.init_weights: conv_seg normal(0, 0.01), bias 0.
+  addConv(params, rng.fork(name), name, 1, config.channels, config.numClasses, {
+    bias: true,
+    std: 0.01,
+  });
+}
+
+/** Projects each level's tokens with a Linear and resizes all to level 0 (stride 4). */
+function embedLevels(
+  params: ParamStore,
+  names: (i: number) => string,
+  features: tf.Tensor4D[],
+): tf.Tensor4D[] {
+  const [h, w] = [features[0].shape[1], features[0].shape[2]];
+  return features.map((f, i) => resizeBilinear(linear(params, names(i), f) as tf.Tensor4D, h, w));
+}
+
+/** Adds the SegFormer head's parameters (`linear_c.{i}.proj`, `linear_fuse`, `linear_pred`). */
+export function initSegformerHead(params: ParamStore, rng: RandomStream, config: HeadConfig): void {
+  config.inChannels.forEach((c, i) =>
+    addLinear(params, rng.fork(`c${i}`), `${PREFIX}.linear_c.${i}.proj`, c, config.channels)
+  );
+  addConvModule(params, rng, `${PREFIX}.linear_fuse`, 1, 4 * config.channels, config.channels);
+  addClassifier(params, rng, `${PREFIX}.linear_pred`, config);
+}
+
+/**
+ * SegFormer head: per-level Linear → resize to stride 4 → concat in level order 0..3 (the
+ * DAFormer repository's copy; NVlabs concatenates 3..0) → 1×1 conv + BN + ReLU → dropout →
+ * classifier. Returns logits at stride 4.
+ */
+export function segformerHead(
+  params: ParamStore,
+  config: HeadConfig,
+  features: tf.Tensor4D[],
+  mode: ForwardMode,
+): tf.Tensor4D {
+  const levels = embedLevels(params, (i) => `${PREFIX}.linear_c.${i}.proj`, features);
+  const fused = convModule(params, `${PREFIX}.linear_fuse`, tf.concat(levels, 3), mode);
+  return conv2d(params, `${PREFIX}.linear_pred`, dropout2d(fused, config.dropout, mode));
+}
+
+/** Adds the DAFormer head's parameters (embeddings, sep-ASPP fusion, bottleneck, classifier). */
+export function initDaformerHead(params: ParamStore, rng: RandomStream, config: HeadConfig): void {
+  const c = config.channels;
+  const fusedIn = 4 * c;
+  config.inChannels.forEach((ci, i) =>
+    addLinear(params, rng.fork(`e${i}`), `${PREFIX}.embed_layers.${i}.proj`, ci, c)
+  );
+  const aspp = `${PREFIX}.fuse_layer.aspp_modules`;
+  DAFORMER_DILATIONS.forEach((d, i) => {
+    if (d === 1) {
+      addConvModule(params, rng, `${aspp}.${i}`, 1, fusedIn, c);
+    } else {
+      // mmcv DepthwiseSeparableConvModule: depthwise conv + BN + ReLU, then pointwise + BN + ReLU.
+      addDepthwiseConv(
+        params,
+        rng.fork(`${aspp}.${i}.dw`),
+        `${aspp}.${i}.depthwise_conv.conv`,
+        3,
+        fusedIn,
+        false,
+      );
+      addBatchNorm(params, `${aspp}.${i}.depthwise_conv.bn`, fusedIn);
+      addConvModule(params, rng, `${aspp}.${i}.pointwise_conv`, 1, fusedIn, c);
+    }
+  });
+  addConvModule(
+    params,
+    rng,
+    `${PREFIX}.fuse_layer.bottleneck`,
+    3,
+    DAFORMER_DILATIONS.length * c,
+    c,
+  );
+  addClassifier(params, rng, `${PREFIX}.conv_seg`, config);
+}
+
+/**
+ * DAFormer head: per-level Linear embedding → resize to stride 4 → concat → sep-ASPP (1×1 branch
+ * and depthwise-separable 3×3 branches with dilations 6/12/18) → concat → 3×3 bottleneck →
+ * Dropout2d → classifier. Returns logits at stride 4.
+ */
+export function daformerHead(
+  params: ParamStore,
+  config: HeadConfig,
+  features: tf.Tensor4D[],
+  mode: ForwardMode,
+): tf.Tensor4D {
+  const levels = embedLevels(params, (i) => `${PREFIX}.embed_layers.${i}.proj`, features);
+  const x = tf.concat(levels, 3) as tf.Tensor4D;
+  const aspp = `${PREFIX}.fuse_layer.aspp_modules`;
+  const branches = DAFORMER_DILATIONS.map((d, i) => {
+    if (d === 1) return convModule(params, `${aspp}.${i}`, x, mode);
+    const dw = depthwiseConv2d(params, `${aspp}.${i}.depthwise_conv.conv`, x, {
+      padding: [d, d],
+      dilation: d,
+    });
+    const dwAct = tf.relu(batchNorm(params, `${aspp}.${i}.depthwise_conv.bn`, dw, mode));
+    return convModule(params, `${aspp}.${i}.pointwise_conv`, dwAct, mode);
+  });
+  const fused = convModule(
+    params,
+    `${PREFIX}.fuse_layer.bottleneck`,
+    tf.concat(branches, 3),
+    mode,
+    { padding: [1, 1] },
+  );
+  return conv2d(params, `${PREFIX}.conv_seg`, dropout2d(fused, config.dropout, mode));
+}
+
+/** FLOPs (2 × multiply-adds) of one image's head forward at stage-1 size `h × w`. */
+export function headFlops(
+  kind: "segformer" | "daformer",
+  config: HeadConfig,
+  stageSizes: [number, number][],
+): number {
+  const c = config.channels;
+  const [h, w] = stageSizes[0];
+  const n = h * w;
+  let flops = config.inChannels.reduce(
+    (sum, ci, i) => sum + 2 * stageSizes[i][0] * stageSizes[i][1] * ci * c,
+    0,
+  );
+  if (kind === "segformer") {
+    flops += 2 * n * 4 * c * c;
+  } else {
+    const fusedIn = 4 * c;
+    flops += 2 * n * fusedIn * c; // 1×1 branch
+    flops += 3 * (2 * n * 9 * fusedIn + 2 * n * fusedIn * c); // depthwise + pointwise branches
+    flops += 2 * n * 9 * 4 * c * c; // 3×3 bottleneck
+  }
+  return flops + 2 * n * c * config.numClasses;
+}

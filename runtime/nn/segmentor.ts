@@ -1,0 +1,162 @@
+/**
+ * An encoder–decoder segmentor named by a spec such as `mit_b0+segformer` or `mit_b5+daformer`.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import { RandomStream } from "../random.ts";
+import { ParamStore } from "./params.ts";
+import type { ForwardMode } from "./layers.ts";
+import {
+  initMit,
+  MIT_CONFIGS,
+  type MitConfig,
+  mitFlops,
+  mitForward,
+  mitStageSizes,
+} from "./mit.ts";
+import {
+  daformerHead,
+  type HeadConfig,
+  headFlops,
+  initDaformerHead,
+  initSegformerHead,
+  segformerHead,
+} from "./heads.ts";
+
+/** Decoder kinds. */
+export type DecoderKind = "segformer" | "daformer";
+
+/** A parsed model spec. */
+export interface ModelSpec {
+  /** Encoder variant, a key of {@linkcode MIT_CONFIGS}. */
+  encoder: string;
+  /** Decoder kind. */
+  decoder: DecoderKind;
+}
+
+/** Options of {@linkcode createSegmentor}. */
+export interface SegmentorOptions {
+  /** Output classes (19 Cityscapes train classes by default). */
+  numClasses?: number;
+  /** Decoder embedding width; default as published (see {@linkcode defaultChannels}). */
+  channels?: number;
+  /** Stochastic-depth rate spread over the encoder's blocks (0.1, §1.4). */
+  dropPathRate?: number;
+  /** Dropout before the classifier (0.1 in both heads). */
+  dropout?: number;
+  /** Initialisation seed (or stream). */
+  seed?: number | RandomStream;
+}
+
+/** What a forward pass returns. */
+export interface SegmentorOutput {
+  /** Class scores at stride 4, NHWC. */
+  logits: tf.Tensor4D;
+  /** Encoder stage outputs at strides 4/8/16/32, NHWC. */
+  features: tf.Tensor4D[];
+}
+
+/** A network with its parameters. */
+export interface Segmentor {
+  /** The spec it was built from. */
+  readonly spec: ModelSpec;
+  /** The encoder's shape. */
+  readonly encoder: MitConfig;
+  /** The head's shape. */
+  readonly head: HeadConfig;
+  /** Every parameter and buffer by mmseg name. */
+  readonly params: ParamStore;
+  /** Runs the network on normalised NHWC images. */
+  forward(image: tf.Tensor4D, mode: ForwardMode): SegmentorOutput;
+}
+
+const DECODERS: readonly DecoderKind[] = ["segformer", "daformer"];
+
+/** Parses `ENCODER+DECODER`, failing with the valid names. */
+export function parseModelSpec(spec: string): ModelSpec {
+  const [encoder, decoder, ...rest] = spec.split("+");
+  const valid = `Valid encoders: ${Object.keys(MIT_CONFIGS).join(", ")}; valid decoders: ${
+    DECODERS.join(", ")
+  }.`;
+  if (rest.length > 0 || decoder === undefined) {
+    throw new Error(
+      `model '${spec}': write ENCODER+DECODER, for example mit_b0+segformer. ${valid}`,
+    );
+  }
+  if (!(encoder in MIT_CONFIGS)) {
+    throw new Error(`model '${spec}': unknown encoder '${encoder}'. ${valid}`);
+  }
+  if (!DECODERS.includes(decoder as DecoderKind)) {
+    throw new Error(`model '${spec}': unknown decoder '${decoder}'. ${valid}`);
+  }
+  return { encoder, decoder: decoder as DecoderKind };
+}
+
+/**
+ * The published decoder width: DAFormer 256 (§5.2); SegFormer 256 for b0/b1 and 768 for b2–b5
+ * (§5.1b). Our small encoders use 128 (SegFormer) and 64 (DAFormer) to stay CPU-sized.
+ */
+export function defaultChannels(spec: ModelSpec): number {
+  const config = MIT_CONFIGS[spec.encoder];
+  if (!config.published) return spec.decoder === "daformer" ? 64 : 128;
+  if (spec.decoder === "daformer") return 256;
+  return spec.encoder === "mit_b0" || spec.encoder === "mit_b1" ? 256 : 768;
+}
+
+function headConfig(spec: ModelSpec, options: SegmentorOptions): HeadConfig {
+  return {
+    inChannels: MIT_CONFIGS[spec.encoder].dims,
+    channels: options.channels ?? defaultChannels(spec),
+    numClasses: options.numClasses ?? 19,
+    dropout: options.dropout ?? 0.1,
+  };
+}
+
+/** Builds a segmentor with freshly initialised parameters. */
+export function createSegmentor(
+  spec: string | ModelSpec,
+  options: SegmentorOptions = {},
+): Segmentor {
+  const parsed = typeof spec === "string" ? parseModelSpec(spec) : spec;
+  const encoder = MIT_CONFIGS[parsed.encoder];
+  const head = headConfig(parsed, options);
+  const dropPathRate = options.dropPathRate ?? 0.1;
+  const rng = options.seed instanceof RandomStream
+    ? options.seed
+    : new RandomStream(options.seed ?? 0);
+  const params = new ParamStore();
+  initMit(params, rng.fork("backbone"), encoder);
+  if (parsed.decoder === "segformer") initSegformerHead(params, rng.fork("decode_head"), head);
+  else initDaformerHead(params, rng.fork("decode_head"), head);
+  const decode = parsed.decoder === "segformer" ? segformerHead : daformerHead;
+  return {
+    spec: parsed,
+    encoder,
+    head,
+    params,
+    forward(image: tf.Tensor4D, mode: ForwardMode): SegmentorOutput {
+      if (image.rank !== 4 || image.shape[3] !== 3) {
+        throw new Error(
+          `segmentor: expected NHWC images with 3 channels, got shape [${image.shape}]`,
+        );
+      }
+      const features = mitForward(params, encoder, image, mode, dropPathRate);
+      return { logits: decode(params, head, features, mode), features };
+    },
+  };
+}
+
+/** FLOPs (2 × multiply-adds) of one forward pass over `batch` images of `height × width`. */
+export function countFlops(
+  spec: string | ModelSpec,
+  options: SegmentorOptions,
+  input: { batch: number; height: number; width: number },
+): number {
+  const parsed = typeof spec === "string" ? parseModelSpec(spec) : spec;
+  const encoder = MIT_CONFIGS[parsed.encoder];
+  const sizes = mitStageSizes(input.height, input.width);
+  const perImage = mitFlops(encoder, input.height, input.width) +
+    headFlops(parsed.decoder, headConfig(parsed, options), sizes);
+  return input.batch * perImage;
+}
