@@ -1,0 +1,283 @@
+/**
+ * safetensors: an 8-byte little-endian header length N, N bytes of JSON
+ * `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then the raw
+ * little-endian tensor bytes. The format of Hugging Face's `safetensors` library, readable from
+ * PyTorch with `safetensors.torch.load_file`.
+ *
+ * tfjs has only float32/int32/bool, so F16, BF16 and F64 are read as float32 and I64 as int32
+ * (with a range check).
+ *
+ * @module
+ */
+
+/** A tensor as stored: typed data and its shape. */
+export interface StoredTensor {
+  /** `float32` or `int32` after conversion. */
+  dtype: "float32" | "int32";
+  /** Dimensions. */
+  shape: number[];
+  /** Row-major values. */
+  data: Float32Array | Int32Array;
+}
+
+/** The contents of a safetensors file. */
+export interface SafetensorsFile {
+  /** Tensors by name, in file order. */
+  tensors: Map<string, StoredTensor>;
+  /** The free-form string metadata. */
+  metadata: Record<string, string>;
+}
+
+const BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+function decodeTensor(
+  name: string,
+  dtype: string,
+  bytes: Uint8Array,
+  count: number,
+  file: string,
+): StoredTensor["data"] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case "F32": {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      return out;
+    }
+    case "F64": {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      return out;
+    }
+    case "F16": {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      return out;
+    }
+    case "BF16": {
+      const out = new Float32Array(count);
+      const word = new DataView(new ArrayBuffer(4));
+      for (let i = 0; i < count; i++) {
+        word.setUint32(0, view.getUint16(2 * i, true) << 16, true);
+        out[i] = word.getFloat32(0, true);
+      }
+      return out;
+    }
+    case "I32": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
+      return out;
+    }
+    case "I64": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const value = view.getBigInt64(8 * i, true);
+        if (value > 2147483647n || value < -2147483648n) {
+          throw new Error(
+            `${file}: tensor '${name}' holds the int64 value ${value}, outside int32's range`,
+          );
+        }
+        out[i] = Number(value);
+      }
+      return out;
+    }
+    case "I16":
+    case "I8":
+    case "U8":
+    case "BOOL": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        out[i] = dtype === "I16"
+          ? view.getInt16(2 * i, true)
+          : dtype === "I8"
+          ? view.getInt8(i)
+          : view.getUint8(i);
+      }
+      return out;
+    }
+  }
+  throw new Error(`${file}: tensor '${name}' has unsupported dtype '${dtype}'`);
+}
+
+/** Parses safetensors bytes; `file` names the source in errors. */
+export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+  const fail = (why: string): never => {
+    throw new Error(
+      `${file}: not a valid safetensors file: ${why}. Re-export it with safetensors.torch.save_file.`,
+    );
+  };
+  if (bytes.byteLength < 8) {
+    fail(`${bytes.byteLength} bytes is shorter than the 8-byte header length`);
+  }
+  const headerLength = Number(
+    new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true),
+  );
+  if (headerLength > bytes.byteLength - 8) {
+    fail(
+      `the header claims ${headerLength} bytes but the file has ${bytes.byteLength - 8} after it`,
+    );
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (error) {
+    return fail(`the JSON header does not parse (${(error as Error).message})`);
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    fail("the header is not a JSON object");
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.byteLength - dataStart;
+  const entries: [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][] =
+    [];
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  for (const [name, value] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof info?.dtype !== "string" || !(info.dtype in BYTES)) {
+      fail(`tensor '${name}' has dtype ${JSON.stringify(info?.dtype)}`);
+    }
+    if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      fail(`tensor '${name}' has shape ${JSON.stringify(info.shape)}`);
+    }
+    const offsets = info.data_offsets;
+    if (
+      !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) =>
+        Number.isInteger(o) && o >= 0
+      ) || offsets[0] > offsets[1]
+    ) {
+      fail(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}`);
+    }
+    entries.push([
+      name,
+      info as { dtype: string; shape: number[]; data_offsets: [number, number] },
+    ]);
+  }
+  // The data must be covered exactly once, in order, with no gaps or overlaps.
+  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  let cursor = 0;
+  for (const [name, info] of sorted) {
+    const [begin, end] = info.data_offsets;
+    if (begin !== cursor) {
+      fail(
+        `tensor '${name}' starts at byte ${begin}, expected ${cursor} (overlapping or gapped offsets)`,
+      );
+    }
+    const count = info.shape.reduce((a, b) => a * b, 1);
+    if (end - begin !== count * BYTES[info.dtype]) {
+      fail(
+        `tensor '${name}' has ${
+          end - begin
+        } bytes but shape [${info.shape}] of ${info.dtype} needs ${count * BYTES[info.dtype]}`,
+      );
+    }
+    if (end > dataLength) {
+      fail(
+        `tensor '${name}' ends at byte ${end} but the file has ${dataLength} data bytes (truncated)`,
+      );
+    }
+    cursor = end;
+  }
+  if (cursor !== dataLength) {
+    fail(`${dataLength - cursor} bytes after the last tensor belong to none`);
+  }
+  const tensors = new Map<string, StoredTensor>();
+  for (const [name, info] of entries) {
+    const [begin, end] = info.data_offsets;
+    const count = info.shape.reduce((a, b) => a * b, 1);
+    const data = decodeTensor(
+      name,
+      info.dtype,
+      bytes.subarray(dataStart + begin, dataStart + end),
+      count,
+      file,
+    );
+    tensors.set(name, {
+      dtype: data instanceof Float32Array ? "float32" : "int32",
+      shape: [...info.shape],
+      data,
+    });
+  }
+  return { tensors, metadata };
+}
+
+/** Reads a safetensors file. */
+export async function readSafetensors(path: string): Promise<SafetensorsFile> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    throw new Error(`${path}: cannot be read (${(error as Error).message}).`);
+  }
+  return parseSafetensors(bytes, path);
+}
+
+/** Serialises tensors (float32 → F32, int32 → I32) in the given order. */
+export function serializeSafetensors(
+  tensors: Iterable<[string, StoredTensor]>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const bytes = new Uint8Array(t.data.length * 4);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < t.data.length; i++) {
+      if (t.dtype === "float32") view.setFloat32(4 * i, t.data[i], true);
+      else view.setInt32(4 * i, t.data[i], true);
+    }
+    header[name] = {
+      dtype: t.dtype === "float32" ? "F32" : "I32",
+      shape: t.shape,
+      data_offsets: [offset, offset + bytes.length],
+    };
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces to 8-byte alignment, as the reference writer does.
+  json += " ".repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let position = 8 + headerBytes.length;
+  for (const part of parts) {
+    out.set(part, position);
+    position += part.length;
+  }
+  return out;
+}
+
+/** Writes a safetensors file atomically (temporary file beside it, then rename). */
+export async function writeSafetensors(
+  path: string,
+  tensors: Iterable<[string, StoredTensor]>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.writeFile(tmp, serializeSafetensors(tensors, metadata));
+  await Deno.rename(tmp, path);
+}
