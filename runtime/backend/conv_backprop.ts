@@ -36,10 +36,8 @@ export interface TensorOps<T> {
   matMul(a: T, b: T): T;
   /** Stride-1, unpadded convolution with dilation. */
   conv2d(x: T, filter: T, dilation: [number, number]): T;
-  /** Stride-1, unpadded depthwise convolution (multiplier 1) with dilation. */
-  depthwiseConv2d(x: T, filter: T, dilation: [number, number]): T;
-  /** Element-wise product with broadcasting. */
-  mul(a: T, b: T): T;
+  /** Unpadded depthwise convolution with strides and dilation. */
+  depthwiseConv2d(x: T, filter: T, dilation: [number, number], strides?: [number, number]): T;
   /** Sum over axes. */
   sum(x: T, axes: number[]): T;
 }
@@ -110,33 +108,6 @@ function columnsTransposed<T>(ops: TensorOps<T>, x: T, g: ConvGeometry): T {
     }
   }
   return ops.concat(rows, 0);
-}
-
-/** The k² strided views of the (padded) NHWC input, each `[n, outH, outW, c]`. */
-function shiftedViews<T>(ops: TensorOps<T>, x: T, g: ConvGeometry): T[] {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = g;
-  const { dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow } = g;
-  const c = ops.shape(x)[3];
-  const needH = (kh - 1) * dh + (oh - 1) * sh + 1;
-  const needW = (kw - 1) * dw + (ow - 1) * sw + 1;
-  const padBottom = Math.max(0, needH - g.padTop - g.inHeight);
-  const padRight = Math.max(0, needW - g.padLeft - g.inWidth);
-  const padded = g.padTop || g.padLeft || padBottom || padRight
-    ? ops.pad(x, [[0, 0], [g.padTop, padBottom], [g.padLeft, padRight], [0, 0]])
-    : x;
-  const views: T[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const begin = [0, i * dh, j * dw, 0];
-      const end = [g.batch, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, c];
-      views.push(
-        sh === 1 && sw === 1
-          ? ops.slice(padded, begin, [g.batch, oh, ow, c])
-          : ops.stridedSlice(padded, begin, end, [1, sh, sw, 1]),
-      );
-    }
-  }
-  return views;
 }
 
 function isPointwise(g: ConvGeometry): boolean {
@@ -220,7 +191,12 @@ export function conv2dBackpropInput<T>(ops: TensorOps<T>, dy: T, filter: T, g: C
   ]);
 }
 
-/** dW of a depthwise convolution: `[kh, kw, C, multiplier]`. */
+/**
+ * dW of a depthwise convolution: `[kh, kw, C, multiplier]`, as ONE depthwise convolution. With
+ * the batch moved into the channels, X becomes `[1, H, W, n·C]` and dY a `[outH, outW, n·C, M]`
+ * filter; correlating them with stride = the forward dilation and dilation = the forward stride
+ * yields dW per (n, c) at the k×k tap positions; summing over n finishes it.
+ */
 export function depthwiseBackpropFilter<T>(
   ops: TensorOps<T>,
   x: T,
@@ -230,12 +206,25 @@ export function depthwiseBackpropFilter<T>(
 ): T {
   const { filterHeight: kh, filterWidth: kw, inChannels: c, outHeight: oh, outWidth: ow } = g;
   const n = g.batch;
-  const grad = multiplier === 1 ? dy : ops.reshape(dy, [n, oh, ow, c, multiplier]);
-  const taps = shiftedViews(ops, x, g).map((view) => {
-    const v = multiplier === 1 ? view : ops.reshape(view, [n, oh, ow, c, 1]);
-    return ops.reshape(ops.sum(ops.mul(v, grad), [0, 1, 2]), [1, c * multiplier]);
-  });
-  return ops.reshape(ops.concat(taps, 0), [kh, kw, c, multiplier]);
+  const image = ops.reshape(ops.transpose(x, [1, 2, 0, 3]), [1, g.inHeight, g.inWidth, n * c]);
+  const grad = ops.reshape(dy, [n, oh, ow, c, multiplier]);
+  const filter = ops.reshape(ops.transpose(grad, [1, 2, 0, 3, 4]), [oh, ow, n * c, multiplier]);
+  // Rows and columns read: (k − 1)·d + (out − 1)·s + 1, starting padTop above the image.
+  const needH = (kh - 1) * g.dilationHeight + (oh - 1) * g.strideHeight + 1;
+  const needW = (kw - 1) * g.dilationWidth + (ow - 1) * g.strideWidth + 1;
+  const padded = padOrCrop(
+    ops,
+    image,
+    g.padTop,
+    needH - g.padTop - g.inHeight,
+    g.padLeft,
+    needW - g.padLeft - g.inWidth,
+  );
+  const perSample = ops.depthwiseConv2d(padded, filter, [g.strideHeight, g.strideWidth], [
+    g.dilationHeight,
+    g.dilationWidth,
+  ]);
+  return ops.sum(ops.reshape(perSample, [kh, kw, n, c, multiplier]), [2]);
 }
 
 /** dX of a depthwise convolution: `[n, H, W, C]`. */

@@ -41,9 +41,8 @@ export const tfOps: TensorOps<tf.Tensor> = {
   matMul: (a, b) => tf.matMul(a, b),
   conv2d: (x, f, dilation) =>
     tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, "valid", "NHWC", dilation),
-  depthwiseConv2d: (x, f, dilation) =>
-    tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, "valid", "NHWC", dilation),
-  mul: (a, b) => tf.mul(a, b),
+  depthwiseConv2d: (x, f, dilation, strides = [1, 1]) =>
+    tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, "valid", "NHWC", dilation),
   sum: (x, axes) => tf.sum(x, axes),
 };
 
@@ -131,15 +130,13 @@ export class WasmKernelOps implements TensorOps<tf.TensorInfo> {
     x: tf.TensorInfo,
     filter: tf.TensorInfo,
     dilation: [number, number],
+    strides: [number, number] = [1, 1],
   ): tf.TensorInfo {
     return this.#run("DepthwiseConv2dNative", { x, filter }, {
-      strides: [1, 1],
+      strides,
       pad: "valid",
       dilations: dilation,
     });
-  }
-  mul(a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
-    return this.#run("Multiply", { a, b });
   }
   sum(x: tf.TensorInfo, axes: number[]): tf.TensorInfo {
     return this.#run("Sum", { x }, { axis: axes, keepDims: false });

@@ -261,3 +261,19 @@ Deno.test("wasm kernels leak no tensors or buffers", async () => {
   assert.equal(tf.engine().backend.numDataIds(), buffers);
   tf.dispose([x, f, dwf]);
 });
+
+Deno.test("wasm Sum over leading axes (matrix-vector path) matches cpu on 60 random configurations", async () => {
+  const rng = new RandomStream(51);
+  for (let i = 0; i < 60; i++) {
+    const rank = 1 + rng.int(4);
+    const shape = Array.from({ length: rank }, () => 1 + rng.int(9));
+    const leading = 1 + rng.int(rank);
+    const axes = rng.bernoulli(0.8) ? Array.from({ length: leading }, (_, k) => k) : [rank - 1];
+    const keepDims = rng.bernoulli(0.3);
+    const values = rng.normalArray(size(shape));
+    const compute = () => tf.sum(tf.tensor(values, shape), axes, keepDims);
+    const [wasm] = await runOn("wasm", compute);
+    const [cpu] = await runOn("cpu", compute);
+    assert.ok(relativeError(wasm, cpu) <= 1e-5, `shape ${shape} axes ${axes} keepDims ${keepDims}`);
+  }
+});

@@ -11,14 +11,26 @@ Deno.test("mmcv custom_keys: first substring match by length then name wins, not
   const g = (name: string) => assignGroup(name, DAFORMER_PARAM_RULES);
   // 'pos_block' (9 chars) is tried before 'head' and 'norm' (4 chars; 'head' < 'norm').
   assert.deepEqual(
-    [g("decode_head.linear_fuse.bn.weight").lrMult, g("decode_head.linear_fuse.bn.weight").decayMult],
+    [
+      g("decode_head.linear_fuse.bn.weight").lrMult,
+      g("decode_head.linear_fuse.bn.weight").decayMult,
+    ],
     [10, 1],
   );
-  assert.deepEqual([g("backbone.block1.0.norm1.weight").lrMult, g("backbone.block1.0.norm1.weight").decayMult], [1, 0]);
-  assert.deepEqual([g("backbone.block1.0.attn.q.bias").lrMult, g("backbone.block1.0.attn.q.bias").decayMult], [1, 1]);
+  assert.deepEqual([
+    g("backbone.block1.0.norm1.weight").lrMult,
+    g("backbone.block1.0.norm1.weight").decayMult,
+  ], [1, 0]);
+  assert.deepEqual([
+    g("backbone.block1.0.attn.q.bias").lrMult,
+    g("backbone.block1.0.attn.q.bias").decayMult,
+  ], [1, 1]);
   assert.equal(g("backbone.patch_embed1.norm.bias").rule, "norm");
   // A name containing both 'head' and 'norm' takes 'head' (alphabetical tie-break), keeping decay.
-  assert.deepEqual([g("decode_head.norm.weight").rule, g("decode_head.norm.weight").decayMult], ["head", 1]);
+  assert.deepEqual([g("decode_head.norm.weight").rule, g("decode_head.norm.weight").decayMult], [
+    "head",
+    1,
+  ]);
 });
 
 Deno.test("poly schedule with warm-up matches mmcv's formula worked by hand", () => {
@@ -56,7 +68,11 @@ function referenceAdamW(p: number[], grads: number[][], lr: number, wd: number):
 Deno.test("AdamW matches PyTorch's update over several steps, per parameter group", async () => {
   await useBackend("cpu");
   const rng = new RandomStream(5);
-  const names = ["decode_head.linear_fuse.bn.weight", "backbone.block1.0.norm1.weight", "backbone.block1.0.attn.q.bias"];
+  const names = [
+    "decode_head.linear_fuse.bn.weight",
+    "backbone.block1.0.norm1.weight",
+    "backbone.block1.0.attn.q.bias",
+  ];
   const store = new ParamStore();
   const initial = names.map(() => Array.from(rng.normalArray(6)));
   names.forEach((n, i) => store.add(n, tf.tensor1d(initial[i]), "plain"));
