@@ -1,0 +1,49 @@
+/**
+ * A data worker: loads a source, then answers `get` requests with processed samples, transferring
+ * their buffers instead of copying them.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { applyPipeline, type PipelineSpec, sampleStream } from "../transforms/pipeline.ts";
+import type { Reply, Request, Source } from "./protocol.ts";
+
+let source: Source | undefined;
+let pipeline: PipelineSpec | undefined;
+let seed = 0;
+
+function reply(message: Reply, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+self.onmessage = async (event: MessageEvent<Request>) => {
+  const request = event.data;
+  if (request.type === "init") {
+    try {
+      const module = await import(request.source.module);
+      const factory = module[request.source.exportName];
+      if (typeof factory !== "function") {
+        throw new Error(
+          `${request.source.module} has no exported function '${request.source.exportName}'`,
+        );
+      }
+      source = await factory(request.source.options);
+      pipeline = request.pipeline;
+      seed = request.seed;
+      reply({ type: "ready", size: source!.size });
+    } catch (error) {
+      reply({ type: "error", index: -1, message: (error as Error).message });
+    }
+    return;
+  }
+  const index = request.index;
+  try {
+    const example = await source!.get(index % source!.size);
+    const sample = applyPipeline(example, pipeline!, sampleStream(seed, index));
+    const transfer: Transferable[] = [sample.image.buffer as ArrayBuffer];
+    if (sample.label) transfer.push(sample.label.buffer as ArrayBuffer);
+    reply({ type: "sample", index, name: example.name, sample }, transfer);
+  } catch (error) {
+    reply({ type: "error", index, message: (error as Error).message });
+  }
+};
