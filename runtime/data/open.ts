@@ -1,0 +1,54 @@
+/**
+ * Opens a dataset by name: the real-format readers or the embedded SynthCity.
+ *
+ * @module
+ */
+import type { SegmentationDataset } from "./dataset.ts";
+import { openCityscapes, openGta5, openSynthia } from "./readers/datasets.ts";
+import { type Domain, openSynthCity } from "./synthcity/mod.ts";
+
+/** Dataset names `openDataset` understands. */
+export const DATASET_NAMES = ["cityscapes", "gta5", "synthia", "synthcity"] as const;
+
+/** Which dataset to open, as the command line gives it. */
+export interface DatasetRequest {
+  /** One of {@linkcode DATASET_NAMES}. */
+  dataset: string;
+  /** Root folder (real datasets). */
+  root?: string;
+  /** Split (Cityscapes: train or val). */
+  split: string;
+  /** SynthCity domain. */
+  domain: string;
+  /** SynthCity image count. */
+  count: number;
+  /** SynthCity seed. */
+  seed: number;
+}
+
+/** An error in what the user asked for (exit code 2 at the command line). */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Opens the requested dataset. */
+export async function openDataset(request: DatasetRequest): Promise<SegmentationDataset> {
+  if (request.dataset === "synthcity") {
+    return openSynthCity({
+      domain: request.domain as Domain,
+      count: request.count,
+      seed: request.seed,
+    });
+  }
+  if (!(DATASET_NAMES as readonly string[]).includes(request.dataset)) {
+    throw new UsageError(
+      `unknown dataset '${request.dataset}'; choose one of ${DATASET_NAMES.join(", ")}.`,
+    );
+  }
+  if (request.root === undefined) {
+    throw new UsageError(`--root is required for ${request.dataset}.`);
+  }
+  if (request.dataset === "cityscapes") return await openCityscapes(request.root, request.split);
+  if (request.dataset === "gta5") return await openGta5(request.root);
+  return await openSynthia(request.root);
+}
