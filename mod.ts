@@ -74,3 +74,71 @@ export {
   SYNTHIA_ID_TO_TRAIN_ID,
   THING_CLASSES,
 } from "./runtime/data/labels.ts";
+export {
+  type DatasetEntry,
+  type NamedExample,
+  type SegmentationDataset,
+} from "./runtime/data/dataset.ts";
+export { DATASET_NAMES, type DatasetRequest, openDataset } from "./runtime/data/open.ts";
+export {
+  type CityscapesLabels,
+  openCityscapes,
+  openGta5,
+  openSynthia,
+} from "./runtime/data/readers/datasets.ts";
+export {
+  classStats,
+  type ImageClassStats,
+  samplesWithClass,
+  totalCounts,
+} from "./runtime/data/class_stats.ts";
+export {
+  classFrequencies,
+  type Domain,
+  DOMAINS,
+  generateScene,
+  generateSequence,
+  openSynthCity,
+  type SceneRequest,
+  type SynthCityOptions,
+} from "./runtime/data/synthcity/mod.ts";
+export { writeSynthCity } from "./runtime/data/synthcity/write.ts";
+export {
+  crop,
+  type Example,
+  flipHorizontal,
+  keepRatioSize,
+  pad,
+  randomCrop,
+  randomFlip,
+  resize,
+} from "./runtime/data/transforms/geometry.ts";
+export {
+  applyJitter,
+  DACS_JITTER,
+  denormalizeToUnit,
+  drawBlurSigma,
+  drawJitter,
+  gaussianBlur,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  normalize,
+} from "./runtime/data/transforms/photometric.ts";
+export {
+  applyPipeline,
+  type PipelineSpec,
+  type Processed,
+  sampleStream,
+} from "./runtime/data/transforms/pipeline.ts";
+export {
+  type LoadedSample,
+  type LoaderOptions,
+  SampleLoader,
+} from "./runtime/data/prefetch/loader.ts";
+export {
+  ConfusionMatrix,
+  type Protocol,
+  type SegmentationMetrics,
+} from "./runtime/eval/confusion.ts";
+export { confusionFromTensors } from "./runtime/eval/confusion_tensor.ts";
+export { colourise, writePredictionStrip } from "./runtime/eval/colourise.ts";

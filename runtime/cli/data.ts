@@ -6,17 +6,21 @@
  * - `preview --out FILE.png [...]`: a contact sheet of images and colourised labels per domain.
  * - `stats --dataset cityscapes|gta5|synthia|synthcity --root DIR [--split train|val]`: pixel
  *   counts per trainId as JSON.
+ * - `bench [--count N] [--workers 0,1,2]`: generation, decoding, augmentation and prefetch speeds.
+ * - `bench [--count N] [--workers 0,1,2]`: generation, decoding, augmentation and prefetch speeds.
  *
  * @module
  */
 import { main as synthcity } from "./data/synthcity.ts";
 import { main as preview } from "./data/preview.ts";
 import { main as stats } from "./data/stats.ts";
+import { main as bench } from "./data/bench.ts";
 
 const subcommands: Record<string, (args: string[]) => Promise<number>> = {
   synthcity,
   preview,
   stats,
+  bench,
 };
 
 if (import.meta.main) {

@@ -56,21 +56,39 @@ export function rgbToHsv(r: number, g: number, b: number): [number, number, numb
 
 /** kornia 0.5.8 `hsv_to_rgb` for one pixel. */
 export function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
+  const out: [number, number, number] = [0, 0, 0];
+  hsvToRgbInto(h, s, v, out);
+  return out;
+}
+
+/** {@linkcode hsvToRgb} writing into `out` (no allocation on the per-pixel path). */
+function hsvToRgbInto(h: number, s: number, v: number, out: number[]): void {
   const turns = h / TWO_PI;
   const sector = floorMod(Math.floor(turns * 6), 6);
   const f = floorMod(turns * 6, 6) - sector;
   const p = v * (1 - s);
   const q = v * (1 - f * s);
   const t = v * (1 - (1 - f) * s);
-  const table: [number, number, number][] = [
-    [v, t, p],
-    [q, v, p],
-    [p, v, t],
-    [p, q, v],
-    [t, p, v],
-    [v, p, q],
-  ];
-  return table[sector];
+  // kornia gathers (r, g, b) from (v,q,p,p,t,v), (t,v,v,q,p,p), (p,p,t,v,v,q) by sector.
+  switch (sector) {
+    case 0:
+      out[0] = v, out[1] = t, out[2] = p;
+      break;
+    case 1:
+      out[0] = q, out[1] = v, out[2] = p;
+      break;
+    case 2:
+      out[0] = p, out[1] = v, out[2] = t;
+      break;
+    case 3:
+      out[0] = p, out[1] = q, out[2] = v;
+      break;
+    case 4:
+      out[0] = t, out[1] = p, out[2] = v;
+      break;
+    default:
+      out[0] = v, out[1] = p, out[2] = q;
+  }
 }
 
 function clamp01(x: number): number {
@@ -128,30 +146,21 @@ export function drawJitter(strength: JitterStrength, rng: RandomStream): JitterF
  * clamping to [0, 1] after each operation.
  */
 export function applyJitter(image: Float32Array, factors: JitterFactors): Float32Array {
+  const rgb = [0, 0, 0];
+  const shift = factors.brightness - 1;
+  const hueShift = factors.hue * TWO_PI;
   for (const op of factors.order) {
     for (let i = 0; i < image.length; i += 3) {
-      let r = image[i];
-      let g = image[i + 1];
-      let b = image[i + 2];
       if (op === 0) {
-        const shift = factors.brightness - 1;
-        [r, g, b] = [clamp01(r + shift), clamp01(g + shift), clamp01(b + shift)];
+        for (let c = 0; c < 3; c++) image[i + c] = clamp01(image[i + c] + shift);
       } else if (op === 1) {
-        [r, g, b] = [
-          clamp01(r * factors.contrast),
-          clamp01(g * factors.contrast),
-          clamp01(b * factors.contrast),
-        ];
+        for (let c = 0; c < 3; c++) image[i + c] = clamp01(image[i + c] * factors.contrast);
       } else {
-        const [h, s, v] = rgbToHsv(r, g, b);
-        const hsv = op === 2
-          ? [h, clamp01(s * factors.saturation), v]
-          : [(h + factors.hue * TWO_PI) % TWO_PI, s, v]; // torch.fmod keeps the dividend's sign
-        [r, g, b] = hsvToRgb(hsv[0], hsv[1], hsv[2]).map(clamp01) as [number, number, number];
+        const [h, s, v] = rgbToHsv(image[i], image[i + 1], image[i + 2]);
+        if (op === 2) hsvToRgbInto(h, clamp01(s * factors.saturation), v, rgb);
+        else hsvToRgbInto((h + hueShift) % TWO_PI, s, v, rgb); // torch.fmod keeps the dividend's sign
+        for (let c = 0; c < 3; c++) image[i + c] = clamp01(rgb[c]);
       }
-      image[i] = r;
-      image[i + 1] = g;
-      image[i + 2] = b;
     }
   }
   return image;
@@ -198,15 +207,19 @@ export function gaussianBlur(
   const ky = gaussianKernel(blurKernelSize(height), sigma);
   const rx = (kx.length - 1) / 2;
   const ry = (ky.length - 1) / 2;
+  // Reflected source indices, computed once per axis instead of per tap.
+  const cols = Int32Array.from({ length: width + 2 * rx }, (_, i) => reflect(i - rx, width));
+  const rows = Int32Array.from({ length: height + 2 * ry }, (_, i) => reflect(i - ry, height));
   const tmp = new Float32Array(image.length);
   for (let y = 0; y < height; y++) {
+    const row = y * width;
     for (let x = 0; x < width; x++) {
       for (let c = 0; c < channels; c++) {
         let acc = 0;
         for (let k = 0; k < kx.length; k++) {
-          acc += kx[k] * image[(y * width + reflect(x + k - rx, width)) * channels + c];
+          acc += kx[k] * image[(row + cols[x + k]) * channels + c];
         }
-        tmp[(y * width + x) * channels + c] = acc;
+        tmp[(row + x) * channels + c] = acc;
       }
     }
   }
@@ -216,7 +229,7 @@ export function gaussianBlur(
       for (let c = 0; c < channels; c++) {
         let acc = 0;
         for (let k = 0; k < ky.length; k++) {
-          acc += ky[k] * tmp[(reflect(y + k - ry, height) * width + x) * channels + c];
+          acc += ky[k] * tmp[(rows[y + k] * width + x) * channels + c];
         }
         out[(y * width + x) * channels + c] = acc;
       }
