@@ -8,7 +8,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
 import { DOMAINS, generateScene } from "../../data/synthcity/mod.ts";
 import { writeSynthCity } from "../../data/synthcity/write.ts";
 import { openCityscapes } from "../../data/readers/datasets.ts";
