@@ -12,6 +12,7 @@
 import { join, relative } from "node:path";
 import { IGNORE_LABEL, NUM_CLASSES } from "./labels.ts";
 import type { SegmentationDataset } from "./dataset.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /** Pixel counts of one image. */
 export interface ImageClassStats {
@@ -75,9 +76,7 @@ async function readCache(path: string): Promise<CacheFile | undefined> {
 async function writeCache(path: string, content: CacheFile): Promise<boolean> {
   try {
     await Deno.mkdir(join(path, ".."), { recursive: true });
-    const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(content));
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, JSON.stringify(content));
     return true;
   } catch (error) {
     console.error(

@@ -5,6 +5,7 @@
  * @module
  */
 import { decode, encode } from "fast-png";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /** A decoded PNG: interleaved samples, row-major. `palette` is set for indexed-colour files. */
 export interface PngImage {
@@ -100,7 +101,5 @@ export function encodePng(image: PngImage): Uint8Array {
 
 /** Writes a PNG atomically: a temporary file beside the target, renamed into place. */
 export async function writePng(path: string, image: PngImage): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  await Deno.writeFile(tmp, encodePng(image));
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, encodePng(image));
 }

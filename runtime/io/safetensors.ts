@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "./atomic.ts";
 
 /** A tensor as stored: typed data and its shape. */
 export interface StoredTensor {
@@ -277,7 +278,5 @@ export async function writeSafetensors(
   tensors: Iterable<[string, StoredTensor]>,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  await Deno.writeFile(tmp, serializeSafetensors(tensors, metadata));
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

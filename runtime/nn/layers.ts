@@ -52,6 +52,22 @@ export interface ConvOptions {
   dilation?: number;
 }
 
+/** Shared body of the dense and depthwise convolutions: padding, the op, the optional bias. */
+function convolve(
+  op: typeof tf.conv2d | typeof tf.depthwiseConv2d,
+  params: ParamStore,
+  name: string,
+  x: tf.Tensor4D,
+  options: ConvOptions,
+): tf.Tensor4D {
+  const { stride = 1, padding = [0, 0], dilation = 1 } = options;
+  const weight = params.get(`${name}.weight`) as tf.Tensor4D;
+  const pad = padding[0] === 0 && padding[1] === 0 ? "valid" : explicitPad(padding);
+  let y = op(x, weight, stride, pad, "NHWC", dilation);
+  if (params.has(`${name}.bias`)) y = tf.add(y, params.get(`${name}.bias`));
+  return y;
+}
+
 /** A 2-D convolution (`nn.Conv2d`, groups 1) with `W` stored `[kh, kw, in, out]`. */
 export function conv2d(
   params: ParamStore,
@@ -59,12 +75,7 @@ export function conv2d(
   x: tf.Tensor4D,
   options: ConvOptions = {},
 ): tf.Tensor4D {
-  const { stride = 1, padding = [0, 0], dilation = 1 } = options;
-  const weight = params.get(`${name}.weight`) as tf.Tensor4D;
-  const pad = padding[0] === 0 && padding[1] === 0 ? "valid" : explicitPad(padding);
-  let y = tf.conv2d(x, weight, stride, pad, "NHWC", dilation);
-  if (params.has(`${name}.bias`)) y = tf.add(y, params.get(`${name}.bias`));
-  return y;
+  return convolve(tf.conv2d, params, name, x, options);
 }
 
 /** A depthwise convolution (`nn.Conv2d` with groups = channels), `W` stored `[kh, kw, C, 1]`. */
@@ -74,12 +85,7 @@ export function depthwiseConv2d(
   x: tf.Tensor4D,
   options: ConvOptions = {},
 ): tf.Tensor4D {
-  const { stride = 1, padding = [0, 0], dilation = 1 } = options;
-  const weight = params.get(`${name}.weight`) as tf.Tensor4D;
-  const pad = padding[0] === 0 && padding[1] === 0 ? "valid" : explicitPad(padding);
-  let y = tf.depthwiseConv2d(x, weight, stride, pad, "NHWC", dilation);
-  if (params.has(`${name}.bias`)) y = tf.add(y, params.get(`${name}.bias`));
-  return y;
+  return convolve(tf.depthwiseConv2d, params, name, x, options);
 }
 
 /** LayerNorm over the last axis (`nn.LayerNorm`) with biased variance, as PyTorch. */
