@@ -39,16 +39,27 @@ export { crossEntropy, type CrossEntropyOptions } from "./runtime/losses/cross_e
 export {
   AdamW,
   ADAMW_DEFAULTS,
+  type AdamWMoments,
   type AdamWOptions,
   type AdamWState,
+  type LearningRate,
 } from "./runtime/optim/adamw.ts";
+export { deserialiseAdamWState, serialiseAdamWState } from "./runtime/optim/state_io.ts";
 export {
   assignGroup,
   DAFORMER_PARAM_RULES,
+  listParamGroups,
+  type ParamGroup,
   type ParamGroupAssignment,
   type ParamRule,
+  validateRules,
 } from "./runtime/optim/param_groups.ts";
-export { learningRate, type PolySchedule, polySchedule } from "./runtime/optim/schedule.ts";
+export {
+  learningRate,
+  type PolySchedule,
+  polySchedule,
+  validateSchedule,
+} from "./runtime/optim/schedule.ts";
 export { supervisedStep } from "./runtime/train/supervised_step.ts";
 export {
   parseSafetensors,
@@ -59,11 +70,19 @@ export {
   writeSafetensors,
 } from "./runtime/io/safetensors.ts";
 export {
+  type ExportOptions,
   exportTorchWeights,
+  formatLoadReport,
+  hasProblems,
   type LoadOptions,
   type LoadReport,
   loadTorchWeights,
 } from "./runtime/io/torch_weights.ts";
+export {
+  type CheckpointFormat,
+  type KeyOptions,
+  normaliseKeys,
+} from "./runtime/io/checkpoint_keys.ts";
 export {
   CITYSCAPES_ID_TO_TRAIN_ID,
   CLASS_NAMES,

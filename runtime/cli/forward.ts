@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { tf } from "../tf.ts";
-import { type BackendName, useBackend } from "../backend/mod.ts";
+import { BACKEND_NAMES, type BackendName, useBackend } from "../backend/mod.ts";
 import { createSegmentor, parseModelSpec } from "../nn/segmentor.ts";
 import { readSafetensors, type StoredTensor, writeSafetensors } from "../io/safetensors.ts";
 import { loadTorchWeights, transposeArray } from "../io/torch_weights.ts";
@@ -80,6 +80,12 @@ async function forward(args: string[]): Promise<void> {
   }
   const numClasses = positiveInteger("classes", values.classes) ?? 19;
   const channels = positiveInteger("channels", values.channels);
+  if (!BACKEND_NAMES.includes(values.backend as BackendName)) {
+    throw new UsageError(
+      `--backend must be one of ${BACKEND_NAMES.join(", ")}, got '${values.backend}'.\n${USAGE}`,
+      2,
+    );
+  }
   await useBackend(values.backend as BackendName);
 
   const input = await readSafetensors(values.input!);
@@ -96,30 +102,27 @@ async function forward(args: string[]): Promise<void> {
       `${values.input}: 'image' must be float32 N×3×H×W, got ${image.dtype} [${image.shape}].`,
     );
   }
+  const weights = await readSafetensors(values.weights!);
   const segmentor = createSegmentor(spec, { numClasses, channels });
-  loadTorchWeights(segmentor.params, await readSafetensors(values.weights!), values.weights!);
-
-  const [n, c, h, w] = image.shape;
-  const nhwc = tf.tensor4d(transposeArray(image.data as Float32Array, image.shape, [0, 2, 3, 1]), [
-    n,
-    h,
-    w,
-    c,
-  ]);
-  const { logits, features } = segmentor.forward(nhwc, { training: false });
   const outputs: [string, StoredTensor][] = [];
-  for (
-    const [name, t] of [
-      ["logits", logits],
-      ...features.map((f, i) => [`stage${i + 1}`, f] as const),
-    ] as const
-  ) {
-    const data = transposeArray(new Float32Array(await t.data()), t.shape, [0, 3, 1, 2]);
-    outputs.push([name, {
-      dtype: "float32",
-      shape: [t.shape[0], t.shape[3], t.shape[1], t.shape[2]],
-      data,
-    }]);
+  try {
+    loadTorchWeights(segmentor.params, weights, values.weights!);
+    const [n, c, h, w] = image.shape;
+    const nchw = image.data as Float32Array;
+    const results = tf.tidy(() => {
+      const nhwc = tf.tensor4d(transposeArray(nchw, image.shape, [0, 2, 3, 1]), [n, h, w, c]);
+      const { logits, features } = segmentor.forward(nhwc, { training: false });
+      return [logits, ...features];
+    });
+    for (const [i, t] of results.entries()) {
+      // NHWC → PyTorch's NCHW.
+      const data = transposeArray(new Float32Array(await t.data()), t.shape, [0, 3, 1, 2]);
+      const shape = [t.shape[0], t.shape[3], t.shape[1], t.shape[2]];
+      outputs.push([i === 0 ? "logits" : `stage${i}`, { dtype: "float32", shape, data }]);
+    }
+    tf.dispose(results);
+  } finally {
+    segmentor.params.dispose();
   }
   await writeSafetensors(values.output!, outputs, {
     model: positionals[0],

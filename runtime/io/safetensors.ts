@@ -1,11 +1,13 @@
 /**
  * safetensors: an 8-byte little-endian header length N, N bytes of JSON
- * `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then the raw
- * little-endian tensor bytes. The format of Hugging Face's `safetensors` library, readable from
- * PyTorch with `safetensors.torch.load_file`.
+ * `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}` (padded
+ * with spaces to 8-byte alignment), then the raw little-endian tensor bytes, each tensor's
+ * `data_offsets` relative to the end of the header. The format of Hugging Face's `safetensors`
+ * library, readable from PyTorch with `safetensors.torch.load_file`.
  *
- * tfjs has only float32/int32/bool, so F16, BF16 and F64 are read as float32 and I64 as int32
- * (with a range check).
+ * TensorFlow.js has only float32/int32 (and bool), so the reader converts: F16, BF16 and F64 →
+ * float32; I64 → int32 (values outside int32 are an error, never wrapped); I16/I8 → int32;
+ * U8/BOOL stay bytes (`uint8`). The writer stores float32 as F32, int32 as I32, uint8 as U8.
  *
  * @module
  */
@@ -13,12 +15,12 @@ import { writeFileAtomic } from "./atomic.ts";
 
 /** A tensor as stored: typed data and its shape. */
 export interface StoredTensor {
-  /** `float32` or `int32` after conversion. */
-  dtype: "float32" | "int32";
+  /** `float32`, `int32` or `uint8` after conversion (see the module note). */
+  dtype: "float32" | "int32" | "uint8";
   /** Dimensions. */
   shape: number[];
   /** Row-major values. */
-  data: Float32Array | Int32Array;
+  data: Float32Array | Int32Array | Uint8Array;
 }
 
 /** The contents of a safetensors file. */
@@ -42,6 +44,13 @@ const BYTES: Record<string, number> = {
   BOOL: 1,
 };
 
+// The reference implementation (huggingface/safetensors, `MAX_HEADER_SIZE`) refuses larger headers.
+const MAX_HEADER_BYTES = 100_000_000;
+
+// Typed arrays use the platform's byte order; the file is little-endian. On the (rare) big-endian
+// platform every value goes through a DataView instead.
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
@@ -61,6 +70,8 @@ function decodeTensor(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case "F32": {
+      // slice() copies into a fresh, aligned buffer: the fast path for multi-GB checkpoints.
+      if (LITTLE_ENDIAN) return new Float32Array(bytes.slice().buffer);
       const out = new Float32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
       return out;
@@ -76,15 +87,14 @@ function decodeTensor(
       return out;
     }
     case "BF16": {
+      // bfloat16 is the top half of a float32.
       const out = new Float32Array(count);
-      const word = new DataView(new ArrayBuffer(4));
-      for (let i = 0; i < count; i++) {
-        word.setUint32(0, view.getUint16(2 * i, true) << 16, true);
-        out[i] = word.getFloat32(0, true);
-      }
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16;
       return out;
     }
     case "I32": {
+      if (LITTLE_ENDIAN) return new Int32Array(bytes.slice().buffer);
       const out = new Int32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
       return out;
@@ -95,7 +105,8 @@ function decodeTensor(
         const value = view.getBigInt64(8 * i, true);
         if (value > 2147483647n || value < -2147483648n) {
           throw new Error(
-            `${file}: tensor '${name}' holds the int64 value ${value}, outside int32's range`,
+            `${file}: tensor '${name}' holds the int64 value ${value} at index ${i}, outside ` +
+              `int32's range, and TensorFlow.js has no int64. Store it as int32 or float32.`,
           );
         }
         out[i] = Number(value);
@@ -103,28 +114,26 @@ function decodeTensor(
       return out;
     }
     case "I16":
-    case "I8":
-    case "U8":
-    case "BOOL": {
+    case "I8": {
       const out = new Int32Array(count);
       for (let i = 0; i < count; i++) {
-        out[i] = dtype === "I16"
-          ? view.getInt16(2 * i, true)
-          : dtype === "I8"
-          ? view.getInt8(i)
-          : view.getUint8(i);
+        out[i] = dtype === "I16" ? view.getInt16(2 * i, true) : view.getInt8(i);
       }
       return out;
     }
+    case "U8":
+    case "BOOL":
+      return bytes.slice();
   }
   throw new Error(`${file}: tensor '${name}' has unsupported dtype '${dtype}'`);
 }
 
-/** Parses safetensors bytes; `file` names the source in errors. */
+/** Parses safetensors bytes, validating all of it; `file` names the source in errors. */
 export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
   const fail = (why: string): never => {
     throw new Error(
-      `${file}: not a valid safetensors file: ${why}. Re-export it with safetensors.torch.save_file.`,
+      `${file}: not a valid safetensors file: ${why}. Re-export it with ` +
+        `safetensors.torch.save_file (docs/weights.md).`,
     );
   };
   if (bytes.byteLength < 8) {
@@ -138,9 +147,15 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
       `the header claims ${headerLength} bytes but the file has ${bytes.byteLength - 8} after it`,
     );
   }
+  if (headerLength > MAX_HEADER_BYTES) {
+    fail(`the header claims ${headerLength} bytes, more than the format's ${MAX_HEADER_BYTES}`);
+  }
+  if (headerLength < 2 || bytes[8] !== 0x7b) fail("the header does not start with '{'");
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
+    );
   } catch (error) {
     return fail(`the JSON header does not parse (${(error as Error).message})`);
   }
@@ -149,33 +164,43 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
   }
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
-  const entries: [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][] =
-    [];
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const metadata = header.__metadata__ ?? {};
+  if (
+    metadata === null || typeof metadata !== "object" || Array.isArray(metadata) ||
+    !Object.values(metadata).every((v) => typeof v === "string")
+  ) {
+    fail(`'__metadata__' must map strings to strings, got ${JSON.stringify(metadata)}`);
+  }
+  type Entry = { dtype: string; shape: number[]; data_offsets: [number, number] };
+  const entries: [string, Entry][] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === "__metadata__") continue;
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof info?.dtype !== "string" || !(info.dtype in BYTES)) {
-      fail(`tensor '${name}' has dtype ${JSON.stringify(info?.dtype)}`);
+      fail(
+        `tensor '${name}' has dtype ${JSON.stringify(info?.dtype)}; supported are ${
+          Object.keys(BYTES).join(", ")
+        }`,
+      );
     }
-    if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    if (
+      !Array.isArray(info.shape) || !info.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    ) {
       fail(`tensor '${name}' has shape ${JSON.stringify(info.shape)}`);
     }
     const offsets = info.data_offsets;
     if (
-      !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) =>
-        Number.isInteger(o) && o >= 0
-      ) || offsets[0] > offsets[1]
+      !Array.isArray(offsets) || offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
     ) {
       fail(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}`);
     }
-    entries.push([
-      name,
-      info as { dtype: string; shape: number[]; data_offsets: [number, number] },
-    ]);
+    entries.push([name, info as Entry]);
   }
   // The data must be covered exactly once, in order, with no gaps or overlaps.
-  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  const sorted = [...entries].sort((a, b) =>
+    a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]
+  );
   let cursor = 0;
   for (const [name, info] of sorted) {
     const [begin, end] = info.data_offsets;
@@ -213,13 +238,14 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
       count,
       file,
     );
-    tensors.set(name, {
-      dtype: data instanceof Float32Array ? "float32" : "int32",
-      shape: [...info.shape],
-      data,
-    });
+    const dtype = data instanceof Float32Array
+      ? "float32"
+      : data instanceof Int32Array
+      ? "int32"
+      : "uint8";
+    tensors.set(name, { dtype, shape: [...info.shape], data });
   }
-  return { tensors, metadata };
+  return { tensors, metadata: { ...(metadata as Record<string, string>) } };
 }
 
 /** Reads a safetensors file. */
@@ -233,7 +259,17 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   return parseSafetensors(bytes, path);
 }
 
-/** Serialises tensors (float32 → F32, int32 → I32) in the given order. */
+const WRITE_DTYPES = {
+  float32: { code: "F32", bytes: 4, array: Float32Array },
+  int32: { code: "I32", bytes: 4, array: Int32Array },
+  uint8: { code: "U8", bytes: 1, array: Uint8Array },
+} as const;
+
+/**
+ * Serialises tensors (float32 → F32, int32 → I32, uint8 → U8) in the given order, the header
+ * padded with spaces to a multiple of 8 bytes as the reference writer does. Throws naming the
+ * tensor when a name repeats, is `__metadata__`, or the data does not fit the shape.
+ */
 export function serializeSafetensors(
   tensors: Iterable<[string, StoredTensor]>,
   metadata: Record<string, string> = {},
@@ -243,24 +279,40 @@ export function serializeSafetensors(
   const parts: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    const bytes = new Uint8Array(t.data.length * 4);
-    const view = new DataView(bytes.buffer);
-    for (let i = 0; i < t.data.length; i++) {
-      if (t.dtype === "float32") view.setFloat32(4 * i, t.data[i], true);
-      else view.setInt32(4 * i, t.data[i], true);
+    if (name === "__metadata__" || Object.hasOwn(header, name)) {
+      throw new Error(`safetensors writer: tensor name '${name}' is reserved or repeated`);
+    }
+    const kind = WRITE_DTYPES[t.dtype];
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (kind === undefined || !(t.data instanceof kind.array) || t.data.length !== count) {
+      throw new Error(
+        `safetensors writer: tensor '${name}' declares ${t.dtype} [${t.shape}] (${count} values) ` +
+          `but holds ${t.data.constructor.name}(${t.data.length})`,
+      );
+    }
+    let bytes: Uint8Array;
+    if (LITTLE_ENDIAN || kind.bytes === 1) {
+      bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    } else {
+      bytes = new Uint8Array(count * 4);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < count; i++) {
+        if (t.dtype === "float32") view.setFloat32(4 * i, t.data[i], true);
+        else view.setInt32(4 * i, t.data[i], true);
+      }
     }
     header[name] = {
-      dtype: t.dtype === "float32" ? "F32" : "I32",
+      dtype: kind.code,
       shape: t.shape,
       data_offsets: [offset, offset + bytes.length],
     };
     parts.push(bytes);
     offset += bytes.length;
   }
+  const encoder = new TextEncoder();
   let json = JSON.stringify(header);
-  // Pad the header with spaces to 8-byte alignment, as the reference writer does.
-  json += " ".repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
+  json += " ".repeat((8 - (encoder.encode(json).length % 8)) % 8);
+  const headerBytes = encoder.encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);

@@ -4,13 +4,15 @@
  * PyTorch stores `nn.Linear` weights `[out, in]`, convolutions `[out, in, kh, kw]` and depthwise
  * convolutions `[in·multiplier, 1, kh, kw]`; we store `[in, out]`, `[kh, kw, in, out]` and
  * `[kh, kw, in, multiplier]` (each {@linkcode Param} carries its `layout`). Conversion runs on
- * plain arrays, so it needs no backend.
+ * plain arrays, so it needs no backend. Key renaming for published checkpoints lives in
+ * `checkpoint_keys.ts`.
  *
  * @module
  */
 import { tf } from "../tf.ts";
 import type { Param, ParamStore, TorchLayout } from "../nn/params.ts";
 import type { SafetensorsFile, StoredTensor } from "./safetensors.ts";
+import { type CheckpointFormat, type KeyOptions, normaliseKeys } from "./checkpoint_keys.ts";
 
 /** Transposes row-major `data` of `shape` by `perm`. */
 export function transposeArray<T extends Float32Array | Int32Array>(
@@ -92,71 +94,86 @@ export function toTorchLayout(
   }
 }
 
-/** Options of {@linkcode loadTorchWeights}. */
-export interface LoadOptions {
-  /** Throw when keys are missing, unexpected or mis-shaped (default true). */
+/** Options of {@linkcode loadTorchWeights}: the key options plus strictness. */
+export interface LoadOptions extends KeyOptions {
+  /** Throw when keys are missing, unexpected or mis-shaped (default true); else warn. */
   strict?: boolean;
-  /** Prefixes removed from file keys first (`model.` of UDA checkpoints, `module.` of DDP). */
-  stripPrefixes?: readonly string[];
-  /**
-   * Load only the encoder from an ImageNet MiT checkpoint (`mit_b5.pth` converted), whose keys
-   * lack the `backbone.` prefix; decoder parameters are then neither loaded nor reported missing.
-   */
-  backboneOnly?: boolean;
+  /** Receives the report's text when `strict` is false and something did not match. */
+  onWarning?: (message: string) => void;
 }
 
 /** What a load found, by name. */
 export interface LoadReport {
+  /** The naming the checkpoint used. */
+  format: CheckpointFormat;
   /** Parameters that were loaded. */
   loaded: string[];
   /** Parameters of the network with no tensor in the file. */
   missing: string[];
-  /** File tensors that match no parameter. */
+  /** File tensors (after renaming) that match no parameter. */
   unexpected: string[];
   /** Parameters whose file tensor has the wrong shape, with both shapes. */
   misshaped: string[];
+  /** File keys deliberately skipped, with the reason. */
+  ignored: string[];
+  /** Explanations (see `checkpoint_keys.ts`). */
+  notes: string[];
 }
 
-/** Renames the NVlabs SegFormer release's `decode_head.linear_c{1-4}` to mmseg's `linear_c.{0-3}`. */
-export function canonicalKey(key: string): string {
-  return key.replace(
-    /^decode_head\.linear_c([1-4])\./,
-    (_, level) => `decode_head.linear_c.${Number(level) - 1}.`,
-  );
+/** True when the report holds a missing, unexpected or mis-shaped key. */
+export function hasProblems(report: LoadReport): boolean {
+  return report.missing.length + report.unexpected.length + report.misshaped.length > 0;
 }
 
-/** PyTorch buffers we do not model (BatchNorm's step counter); skipped silently. */
-function isIgnoredBuffer(key: string): boolean {
-  return key.endsWith(".num_batches_tracked");
+/**
+ * One paragraph describing the problems of a load, naming up to `limit` keys per kind (the
+ * counts are always complete).
+ */
+export function formatLoadReport(report: LoadReport, source: string, limit = 12): string {
+  const list = (label: string, names: string[]) =>
+    names.length === 0
+      ? ""
+      : ` ${label} (${names.length}): ${names.slice(0, limit).join(", ")}${
+        names.length > limit ? `, and ${names.length - limit} more` : ""
+      }.`;
+  return `${source}: the weights (${report.format} naming) do not match the network.` +
+    list("Missing", report.missing) + list("Unexpected", report.unexpected) +
+    list("Mis-shaped", report.misshaped) +
+    (report.notes.length > 0 ? ` ${report.notes.join(" ")}` : "") +
+    ` Check the model spec (encoder, decoder, --classes, --channels) against the checkpoint; ` +
+    `see docs/weights.md for prefixes, UDA checkpoints and encoder-only loading.`;
 }
 
-/** Loads PyTorch-layout tensors into `params` by mmseg name. */
+/**
+ * Loads PyTorch-layout tensors into `params` by mmseg name, after {@linkcode normaliseKeys}.
+ * Nothing is assigned when a strict load finds a problem. With `backboneOnly`, only `backbone.*`
+ * parameters are expected. `source` names the file in messages.
+ */
 export function loadTorchWeights(
   params: ParamStore,
   file: SafetensorsFile,
   source: string,
   options: LoadOptions = {},
 ): LoadReport {
-  const { strict = true, stripPrefixes = ["model.", "module."], backboneOnly = false } = options;
-  const byName = new Map<string, StoredTensor>();
-  for (const [rawKey, tensor] of file.tensors) {
-    if (isIgnoredBuffer(rawKey)) continue;
-    let key = rawKey;
-    for (const prefix of stripPrefixes) if (key.startsWith(prefix)) key = key.slice(prefix.length);
-    if (backboneOnly) {
-      if (key.startsWith("head.")) continue; // the ImageNet classifier
-      if (!key.startsWith("backbone.")) key = `backbone.${key}`;
-    }
-    byName.set(canonicalKey(key), tensor);
-  }
+  const { strict = true, onWarning = console.warn, ...keyOptions } = options;
+  const { tensors, ignored, format, notes } = normaliseKeys(file.tensors, keyOptions);
   const targets: Param[] = params.list().filter((p) =>
-    !backboneOnly || p.name.startsWith("backbone.")
+    !keyOptions.backboneOnly || p.name.startsWith("backbone.")
   );
-  const report: LoadReport = { loaded: [], missing: [], unexpected: [], misshaped: [] };
+  const report: LoadReport = {
+    format,
+    loaded: [],
+    missing: [],
+    unexpected: [],
+    misshaped: [],
+    ignored,
+    notes,
+  };
+  const remaining = new Map(tensors);
   const updates: [Param, Float32Array][] = [];
   for (const param of targets) {
-    const stored = byName.get(param.name);
-    byName.delete(param.name);
+    const stored = remaining.get(param.name);
+    remaining.delete(param.name);
     if (stored === undefined) {
       report.missing.push(param.name);
       continue;
@@ -169,20 +186,10 @@ export function loadTorchWeights(
     const data = stored.data instanceof Float32Array ? stored.data : Float32Array.from(stored.data);
     updates.push([param, fromTorchLayout(data, param.variable.shape, param.layout)]);
   }
-  report.unexpected = [...byName.keys()];
-  const problems = report.missing.length + report.unexpected.length + report.misshaped.length;
-  if (strict && problems > 0) {
-    const list = (label: string, names: string[]) =>
-      names.length === 0
-        ? ""
-        : ` ${label} (${names.length}): ${names.slice(0, 8).join(", ")}${
-          names.length > 8 ? ", …" : ""
-        }.`;
-    throw new Error(
-      `${source}: the weights do not match the network.` + list("Missing", report.missing) +
-        list("Unexpected", report.unexpected) + list("Mis-shaped", report.misshaped) +
-        ` Check the model spec (encoder, decoder, --classes, --channels) against the checkpoint, or load with strict=false.`,
-    );
+  report.unexpected = [...remaining.keys()];
+  if (hasProblems(report)) {
+    if (strict) throw new Error(formatLoadReport(report, source));
+    onWarning(`${formatLoadReport(report, source)} (strict=false: loaded the rest)`);
   }
   for (const [param, data] of updates) {
     const value = tf.tensor(data, param.variable.shape, "float32");
@@ -193,8 +200,22 @@ export function loadTorchWeights(
   return report;
 }
 
-/** Every parameter and buffer in PyTorch layout, ready for `writeSafetensors`. */
-export async function exportTorchWeights(params: ParamStore): Promise<[string, StoredTensor][]> {
+/** Options of {@linkcode exportTorchWeights}. */
+export interface ExportOptions {
+  /**
+   * Add an int32 scalar `num_batches_tracked` (0) beside every BatchNorm's `running_mean`, so
+   * PyTorch's strict `load_state_dict` accepts the file (default true). We do not count batches;
+   * torch reads the counter only when BatchNorm's momentum is None.
+   */
+  batchNormCounters?: boolean;
+}
+
+/** Every parameter and buffer in PyTorch layout under its mmseg name, for `writeSafetensors`. */
+export async function exportTorchWeights(
+  params: ParamStore,
+  options: ExportOptions = {},
+): Promise<[string, StoredTensor][]> {
+  const { batchNormCounters = true } = options;
   const out: [string, StoredTensor][] = [];
   for (const p of params.list()) {
     const data = toTorchLayout(
@@ -203,6 +224,10 @@ export async function exportTorchWeights(params: ParamStore): Promise<[string, S
       p.layout,
     );
     out.push([p.name, { dtype: "float32", shape: torchShape(p.variable.shape, p.layout), data }]);
+    if (batchNormCounters && p.name.endsWith(".running_mean")) {
+      const counter = `${p.name.slice(0, -".running_mean".length)}.num_batches_tracked`;
+      out.push([counter, { dtype: "int32", shape: [], data: new Int32Array(1) }]);
+    }
   }
   return out;
 }

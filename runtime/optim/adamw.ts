@@ -1,9 +1,18 @@
 /**
  * AdamW with per-parameter-group learning rate and weight decay, exactly as PyTorch 1.7's
- * `torch.optim.AdamW` (the DAFormer/HRDA/MIC pin): decoupled decay `p ← p·(1 − lr·wd)`, then
- * m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε).
- * Defaults lr 6e-5, betas (0.9, 0.999), weight decay 0.01, ε 1e-8
- * (`shared/reference/daformer_hrda_mic.md` §1.4, `schedules/adamw.py`).
+ * `torch.optim.AdamW` (the DAFormer/HRDA/MIC pin, torch 1.7.1):
+ *
+ * ```
+ * p ← p·(1 − lr·wd)                                  decoupled decay, first
+ * m ← β1·m + (1−β1)·g
+ * v ← β2·v + (1−β2)·g²
+ * p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)         ε added after the bias-corrected root
+ * ```
+ *
+ * Defaults lr 6e-5, betas (0.9, 0.999), weight decay 0.01, ε 1e-8 (torch default), no gradient
+ * clipping (`shared/reference/daformer_hrda_mic.md` §1.4, DAFormer `schedules/adamw.py`). Groups
+ * follow mmcv's `custom_keys` rules (`param_groups.ts`). Like torch, every parameter keeps its own
+ * step count t, advanced only on steps where it receives a gradient.
  *
  * @module
  */
@@ -14,6 +23,7 @@ import {
   DAFORMER_PARAM_RULES,
   type ParamGroupAssignment,
   type ParamRule,
+  validateRules,
 } from "./param_groups.ts";
 
 /** Hyperparameters of {@linkcode AdamW}. */
@@ -32,7 +42,7 @@ export interface AdamWOptions {
   rules: readonly ParamRule[];
 }
 
-/** The published DAFormer optimiser settings. */
+/** The published DAFormer optimiser settings (§1.4, `schedules/adamw.py`). */
 export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({
   lr: 6e-5,
   beta1: 0.9,
@@ -42,63 +52,118 @@ export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({
   rules: DAFORMER_PARAM_RULES,
 });
 
+/**
+ * The learning rate of one update: either the scheduled rate of the base group (each group uses
+ * it × its `lrMult`; exact for the published schedule, whose min lr is 0), or a function from a
+ * group's initial rate (`options.lr × lrMult`) to its scheduled rate, as mmcv schedules each
+ * group: `(base) => learningRate(schedule, base, t)`.
+ */
+export type LearningRate = number | ((groupBaseLr: number) => number);
+
+/** One parameter's optimiser state (torch `exp_avg`, `exp_avg_sq`, `step`). */
+export interface AdamWMoments {
+  /** First moment, in the parameter's TensorFlow.js layout. */
+  m: tf.Tensor;
+  /** Second moment, same layout. */
+  v: tf.Tensor;
+  /** Updates this parameter has received. */
+  step: number;
+}
+
 /** The optimiser state a checkpoint stores. */
 export interface AdamWState {
-  /** Steps taken so far (PyTorch keeps one per parameter; ours all step together). */
+  /** Calls of `apply` so far. */
   step: number;
-  /** First and second moments by parameter name. */
-  moments: Map<string, { m: tf.Tensor; v: tf.Tensor }>;
+  /** Moments and step count by parameter name. */
+  moments: Map<string, AdamWMoments>;
 }
 
 /** AdamW over a fixed list of trainable parameters. */
 export class AdamW {
+  /** The hyperparameters in use. */
   readonly options: Readonly<AdamWOptions>;
+  /** Each parameter's group, in the order the parameters were given. */
   readonly groups: readonly ParamGroupAssignment[];
   #params: Param[];
+  #index = new Map<string, number>();
   #m: tf.Variable[];
   #v: tf.Variable[];
+  #steps: number[];
   #step = 0;
 
   /** Creates zero moments for every parameter in `params` (trainable ones only are accepted). */
   constructor(params: readonly Param[], options: Partial<AdamWOptions> = {}) {
     this.options = { ...ADAMW_DEFAULTS, ...options };
+    checkOptions(this.options);
     const untrainable = params.filter((p) => !p.trainable).map((p) => p.name);
     if (untrainable.length > 0) {
-      throw new Error(`AdamW: buffers cannot be optimised: ${untrainable.slice(0, 5).join(", ")}`);
+      throw new Error(
+        `AdamW: buffers cannot be optimised (${untrainable.slice(0, 5).join(", ")}). ` +
+          `Pass params.trainable(), not params.list().`,
+      );
     }
     this.#params = [...params];
+    this.#params.forEach((p, i) => {
+      if (this.#index.has(p.name)) throw new Error(`AdamW: parameter '${p.name}' is given twice`);
+      this.#index.set(p.name, i);
+    });
     this.groups = this.#params.map((p) => assignGroup(p.name, this.options.rules));
     this.#m = this.#params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
     this.#v = this.#params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    this.#steps = this.#params.map(() => 0);
   }
 
-  /** Steps taken so far. */
+  /** Calls of {@linkcode apply} so far. */
   get step(): number {
     return this.#step;
   }
 
+  /** Each group's learning rate for `lr` (see {@linkcode LearningRate}), by parameter index. */
+  learningRates(lr: LearningRate): number[] {
+    return this.groups.map((g) =>
+      typeof lr === "number" ? lr * g.lrMult : lr(this.options.lr * g.lrMult)
+    );
+  }
+
   /**
-   * One update with gradients by parameter name. `lr` is the scheduled base learning rate for
-   * this step (each group scales it by its multiplier). Missing gradients leave a parameter as it is
-   * but still advance the step, as PyTorch skips parameters whose `.grad` is None.
+   * One update from gradients by parameter name, inside one `tf.tidy` (no tensor survives it
+   * except the updated variables). A parameter without a gradient is left alone and its step
+   * count does not advance, as torch skips parameters whose `.grad` is None. A gradient for an
+   * unknown name or of the wrong shape is an error, so a renamed parameter cannot go unnoticed.
    */
-  apply(grads: Readonly<Record<string, tf.Tensor>>, lr: number): void {
-    this.#step += 1;
+  apply(grads: Readonly<Record<string, tf.Tensor>>, lr: LearningRate): void {
+    for (const [name, grad] of Object.entries(grads)) {
+      const i = this.#index.get(name);
+      if (i === undefined) {
+        throw new Error(`AdamW.apply: gradient for '${name}', which this optimiser does not own`);
+      }
+      if (grad.shape.join() !== this.#params[i].variable.shape.join()) {
+        throw new Error(
+          `AdamW.apply: gradient of '${name}' has shape [${grad.shape}], the parameter [${
+            this.#params[i].variable.shape
+          }]`,
+        );
+      }
+    }
+    const rates = this.learningRates(lr);
     const { beta1, beta2, eps, weightDecay } = this.options;
-    const correction1 = 1 - beta1 ** this.#step;
-    const sqrtCorrection2 = Math.sqrt(1 - beta2 ** this.#step);
+    this.#step += 1;
     tf.tidy(() => {
       this.#params.forEach((param, i) => {
         const grad = grads[param.name];
         if (grad === undefined) return;
-        const group = this.groups[i];
-        const groupLr = lr * group.lrMult;
-        const decay = weightDecay * group.decayMult;
+        const t = ++this.#steps[i];
+        const groupLr = rates[i];
+        const decay = weightDecay * this.groups[i].decayMult;
+        // torch 1.7 AdamW: bias_correction1 = 1 − β1ᵗ, denom = √v/√(1 − β2ᵗ) + ε,
+        // step_size = lr / bias_correction1.
+        const stepSize = groupLr / (1 - beta1 ** t);
+        const sqrtCorrection2 = Math.sqrt(1 - beta2 ** t);
         const m = tf.add(tf.mul(this.#m[i], beta1), tf.mul(grad, 1 - beta1));
-        const v = tf.add(tf.mul(this.#v[i], beta2), tf.mul(tf.square(grad), 1 - beta2));
+        const v = tf.add(tf.mul(this.#v[i], beta2), tf.mul(tf.mul(grad, grad), 1 - beta2));
         const denom = tf.add(tf.div(tf.sqrt(v), sqrtCorrection2), eps);
         const decayed = decay === 0 ? param.variable : tf.mul(param.variable, 1 - groupLr * decay);
-        const updated = tf.sub(decayed, tf.mul(tf.div(m, denom), groupLr / correction1));
+        const updated = tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize));
         this.#m[i].assign(m);
         this.#v[i].assign(v);
         param.variable.assign(updated);
@@ -108,26 +173,59 @@ export class AdamW {
 
   /** A copy of the state (the caller owns the returned tensors). */
   state(): AdamWState {
-    const moments = new Map<string, { m: tf.Tensor; v: tf.Tensor }>();
+    const moments = new Map<string, AdamWMoments>();
     this.#params.forEach((p, i) =>
-      moments.set(p.name, { m: this.#m[i].clone(), v: this.#v[i].clone() })
+      moments.set(p.name, { m: this.#m[i].clone(), v: this.#v[i].clone(), step: this.#steps[i] })
     );
     return { step: this.#step, moments };
   }
 
-  /** Restores a state saved by {@linkcode state}; every parameter's moments must be present. */
+  /**
+   * Restores a state saved by {@linkcode state} (the caller still owns `state`'s tensors). Every
+   * parameter must have moments of its shape, and the state may hold no other parameter; the
+   * error names the offending parameters.
+   */
   loadState(state: AdamWState): void {
-    this.#params.forEach((p, i) => {
+    const problems: string[] = [];
+    if (!(Number.isInteger(state.step) && state.step >= 0)) {
+      problems.push(`step ${state.step} is not an integer ≥ 0`);
+    }
+    for (const p of this.#params) {
       const saved = state.moments.get(p.name);
-      if (saved === undefined) throw new Error(`AdamW.loadState: no moments for '${p.name}'`);
-      if (
-        saved.m.shape.join() !== p.variable.shape.join() ||
-        saved.v.shape.join() !== p.variable.shape.join()
-      ) {
-        throw new Error(`AdamW.loadState: moments of '${p.name}' have the wrong shape`);
+      if (saved === undefined) {
+        problems.push(`no moments for '${p.name}'`);
+        continue;
       }
+      for (const key of ["m", "v"] as const) {
+        if (saved[key].shape.join() !== p.variable.shape.join()) {
+          problems.push(
+            `'${p.name}' ${key} has shape [${
+              saved[key].shape
+            }], the parameter [${p.variable.shape}]`,
+          );
+        }
+      }
+      if (!(Number.isInteger(saved.step) && saved.step >= 0)) {
+        problems.push(`'${p.name}' has step ${saved.step}`);
+      }
+    }
+    for (const name of state.moments.keys()) {
+      if (!this.#index.has(name)) problems.push(`moments for unknown parameter '${name}'`);
+    }
+    if (problems.length > 0) {
+      throw new Error(
+        `AdamW.loadState: the saved state does not fit this optimiser: ${
+          problems.slice(0, 10).join("; ")
+        }${
+          problems.length > 10 ? `; and ${problems.length - 10} more` : ""
+        }. Resume with the same model and trainable parameters the checkpoint was written with.`,
+      );
+    }
+    this.#params.forEach((p, i) => {
+      const saved = state.moments.get(p.name)!;
       this.#m[i].assign(saved.m);
       this.#v[i].assign(saved.v);
+      this.#steps[i] = saved.step;
     });
     this.#step = state.step;
   }
@@ -136,4 +234,23 @@ export class AdamW {
   dispose(): void {
     tf.dispose([...this.#m, ...this.#v]);
   }
+}
+
+function checkOptions(o: Readonly<AdamWOptions>): void {
+  const problems: string[] = [];
+  if (!(Number.isFinite(o.lr) && o.lr >= 0)) problems.push(`lr must be ≥ 0, got ${o.lr}`);
+  for (const key of ["beta1", "beta2"] as const) {
+    if (!(o[key] >= 0 && o[key] < 1)) problems.push(`${key} must lie in [0, 1), got ${o[key]}`);
+  }
+  if (!(Number.isFinite(o.weightDecay) && o.weightDecay >= 0)) {
+    problems.push(`weightDecay must be ≥ 0, got ${o.weightDecay}`);
+  }
+  if (!(o.eps > 0)) problems.push(`eps must be > 0, got ${o.eps}`);
+  if (problems.length > 0) {
+    throw new Error(
+      `AdamW: ${problems.join("; ")}. The published values are lr 6e-5, betas (0.9, 0.999), ` +
+        `weightDecay 0.01, eps 1e-8 (DAFormer schedules/adamw.py).`,
+    );
+  }
+  validateRules(o.rules);
 }
