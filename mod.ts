@@ -161,3 +161,20 @@ export {
 } from "./runtime/eval/confusion.ts";
 export { confusionFromTensors } from "./runtime/eval/confusion_tensor.ts";
 export { colourise, writePredictionStrip } from "./runtime/eval/colourise.ts";
+/** The experiment language (also importable alone, without TensorFlow.js, from `dsl/mod.ts`). */
+export * as dsl from "./dsl/mod.ts";
+export { compile, type Program, stepFlops } from "./runtime/compile/program.ts";
+export { checkKernels, type KernelUse } from "./runtime/compile/kernels.ts";
+export {
+  buildNetwork,
+  DivergedError,
+  train,
+  type TrainOptions,
+  type TrainResult,
+  trainStep,
+} from "./runtime/train/loop.ts";
+export { type EvalResult, evaluate, loadEvalSet } from "./runtime/train/evaluate.ts";
+export { type MetricsRecord, readMetrics, runDirectory } from "./runtime/train/run_dir.ts";
+export { readCheckpoint, restoreParams } from "./runtime/train/checkpoint.ts";
+export { writeReport } from "./runtime/report/report.ts";
+export { decodeEventFile, ScalarEventWriter } from "./runtime/report/tfevents.ts";

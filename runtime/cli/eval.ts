@@ -1,0 +1,95 @@
+/**
+ * `deno task eval RUN_DIR|CHECKPOINT [--backend B] [--json FILE]`: evaluates a checkpoint (the
+ * newest of a run directory, or a given file) on the validation sets of the experiment stored in
+ * it, and prints the per-class IoU table. The checkpoint carries its canonical experiment, so it
+ * needs no experiment file.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+import { experimentFromPlain, extend } from "../../dsl/mod.ts";
+import { useBackend } from "../backend/mod.ts";
+import { compile } from "../compile/program.ts";
+import {
+  checkpointPath,
+  listCheckpoints,
+  readCheckpoint,
+  restoreParams,
+} from "../train/checkpoint.ts";
+import { type EvalResult, evaluate, loadEvalSet } from "../train/evaluate.ts";
+import { buildNetwork } from "../train/loop.ts";
+import { iouTable, percent } from "../report/report.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { runMain, UsageError } from "./experiment_file.ts";
+
+async function resolveCheckpoint(target: string): Promise<string> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(target);
+  } catch {
+    throw new UsageError(`${target}: no such run directory or checkpoint file.`);
+  }
+  if (info.isFile) return target;
+  const saved = await listCheckpoints(target);
+  if (saved.length === 0) {
+    throw new UsageError(`${target}: no checkpoints/iter_*.safetensors in this run directory.`);
+  }
+  return checkpointPath(target, saved[saved.length - 1]);
+}
+
+/** Runs `eval` and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { backend: { type: "string" }, json: { type: "string" } },
+  });
+  if (positionals.length !== 1) {
+    throw new UsageError("usage: deno task eval RUN_DIR|CHECKPOINT [--backend B] [--json FILE]");
+  }
+  const path = await resolveCheckpoint(positionals[0]);
+  const checkpoint = await readCheckpoint(path);
+  let experiment = experimentFromPlain(JSON.parse(checkpoint.experiment));
+  if (values.backend !== undefined) {
+    experiment = extend(experiment, {
+      run: { backend: values.backend as typeof experiment.run.backend },
+    });
+  }
+  const program = compile(experiment);
+  await useBackend(program.backend);
+  const model = await buildNetwork(program.networks[0], program.seed);
+  restoreParams(checkpoint, model.params);
+  const results: Record<string, EvalResult> = {};
+  for (const plan of program.evaluation.sets) {
+    results[plan.role] = await evaluate(model, await loadEvalSet(plan), {
+      batchSize: program.evaluation.settings.batchSize,
+      protocol: program.evaluation.settings.protocol,
+      pictures: 0,
+      numClasses: program.networks[0].options.numClasses ?? 19,
+    });
+  }
+  console.log(`${path} (iteration ${checkpoint.iteration}, backend ${program.backend})\n`);
+  console.log(iouTable(results));
+  if (values.json !== undefined) {
+    const summary = Object.fromEntries(
+      Object.entries(results).map(([set, r]) => [set, r.metrics]),
+    );
+    await writeFileAtomic(
+      values.json,
+      JSON.stringify(
+        { checkpoint: path, iteration: checkpoint.iteration, results: summary },
+        null,
+        2,
+      ) +
+        "\n",
+    );
+  }
+  for (const [set, r] of Object.entries(results)) {
+    console.log(`${set} mIoU (${r.metrics.protocol}): ${percent(r.metrics.mIoU)}`);
+  }
+  model.params.dispose();
+  return 0;
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -1,0 +1,151 @@
+/**
+ * Loading experiment files (`experiments/x.ts`, whose default export is an experiment) and the
+ * flags every experiment command shares (`--set`, `--seed`, `--backend`). Imports nothing from
+ * TensorFlow.js, so `show` and `diff` start instantly.
+ *
+ * @module
+ */
+import { basename, relative, resolve, sep } from "node:path";
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import {
+  applyOverrides,
+  canonicalize,
+  type Experiment,
+  ExperimentError,
+  experimentFromPlain,
+  isExperiment,
+  parseOverride,
+  type Plain,
+  validateExperiment,
+} from "../../dsl/mod.ts";
+
+/** A user error: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The run-directory name of an experiment file: its path under `experiments/` without `.ts`. */
+export function experimentName(path: string): string {
+  const rel = relative(resolve("experiments"), resolve(path));
+  const inside = !rel.startsWith("..") && !rel.startsWith(sep) && rel !== "";
+  return (inside ? rel.split(sep).join("/") : basename(path)).replace(/\.ts$/, "");
+}
+
+async function importDefault(path: string): Promise<unknown> {
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new UsageError(
+      `${path}: no such experiment file. Give the path of a .ts file whose ` +
+        `default export is an experiment, e.g. experiments/source_only.ts.`,
+    );
+  }
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(resolve(path)).href);
+  } catch (error) {
+    if (error instanceof ExperimentError) {
+      throw new UsageError(`${path}: ${error.message}`);
+    }
+    throw new UsageError(`${path}: the file failed to load: ${(error as Error).message}`);
+  }
+  if (!("default" in module)) {
+    throw new UsageError(
+      `${path}: no default export. End the file with \`export default experiment({...})\` ` +
+        `or \`export default extend(base, {...})\`.`,
+    );
+  }
+  return module.default;
+}
+
+/** Imports an experiment file of this checkout; its default export must be an experiment. */
+export async function loadExperiment(path: string): Promise<Experiment> {
+  const value = await importDefault(path);
+  if (isExperiment(value)) return value;
+  // Built by another copy of dsl/ (another checkout): accept it if it validates.
+  try {
+    return experimentFromPlain(canonicalize(value));
+  } catch (error) {
+    throw new UsageError(
+      `${path}: the default export is not a valid experiment (${(error as Error).message}). ` +
+        `Build it with experiment() or extend() from dsl/mod.ts.`,
+    );
+  }
+}
+
+/**
+ * Imports an experiment file of another checkout (an older revision) as canonical plain data.
+ * Its own `dsl/` built it, so it is checked structurally rather than by identity.
+ */
+export async function loadForeignExperiment(path: string, label: string): Promise<Plain> {
+  const value = await importDefault(path);
+  if (typeof value !== "object" || value === null) {
+    throw new UsageError(`${label}: the default export is not an experiment.`);
+  }
+  return canonicalize(value);
+}
+
+/** Applies `--set`, `--seed` and `--backend` to an experiment (each becomes a `run` override). */
+export function applyFlags(
+  experiment: Experiment,
+  flags: { set?: string[]; seed?: string; backend?: string },
+): Experiment {
+  const overrides = (flags.set ?? []).map(parseOverride);
+  if (flags.seed !== undefined) overrides.push(parseOverride(`run.seed=${flags.seed}`));
+  if (flags.backend !== undefined) {
+    overrides.push(parseOverride(`run.backend=${JSON.stringify(flags.backend)}`));
+  }
+  try {
+    return applyOverrides(experiment, overrides);
+  } catch (error) {
+    if (error instanceof ExperimentError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Re-validates (for data that did not come through experiment()), throwing a UsageError. */
+export function assertValid(value: unknown, label: string): void {
+  const issues = validateExperiment(value);
+  if (issues.length > 0) throw new UsageError(`${label}: ${new ExperimentError(issues).message}`);
+}
+
+/** Runs a command's main, printing user errors as one paragraph and exiting with its code. */
+export async function runMain(main: () => Promise<number>): Promise<never> {
+  try {
+    Deno.exit(await main());
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ExperimentError) {
+      console.error(`error: ${error.message}`);
+      Deno.exit(2);
+    }
+    if (error instanceof TypeError && /Unknown option|Unexpected argument/.test(error.message)) {
+      console.error(`error: ${error.message}`);
+      Deno.exit(2);
+    }
+    console.error(`error: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}
+
+/** Parses the flags shared by `run`, `show` and `plan` plus a command's own boolean/string flags. */
+export function parseExperimentArgs(
+  args: string[],
+  extra: { out?: boolean; resume?: boolean } = {},
+): {
+  values: { set?: string[]; seed?: string; backend?: string; out?: string; resume?: boolean };
+  positionals: string[];
+} {
+  // The conditional options widen parseArgs' inferred value types; each option's type is fixed.
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      set: { type: "string", multiple: true },
+      seed: { type: "string" },
+      backend: { type: "string" },
+      ...(extra.out ? { out: { type: "string" as const } } : {}),
+      ...(extra.resume ? { resume: { type: "boolean" as const, default: false } } : {}),
+    },
+  }) as ReturnType<typeof parseExperimentArgs>;
+}

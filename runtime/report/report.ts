@@ -1,0 +1,180 @@
+/**
+ * `report.md` of a finished run: the headline numbers, loss / learning-rate / mIoU curves as
+ * SVG (drawn from `metrics.jsonl`, so a resumed run's report equals an uninterrupted one's), the
+ * per-class IoU table of the final evaluation, and `image | label | prediction` pictures of the
+ * first target validation images.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { writePredictionStrip } from "../eval/colourise.ts";
+import type { Program } from "../compile/program.ts";
+import type { EvalResult, EvalSet } from "../train/evaluate.ts";
+import { type MetricsRecord, readMetrics } from "../train/run_dir.ts";
+import { lineChart, type Series } from "./svg.ts";
+
+/** What the report is made from. */
+export interface ReportInput {
+  /** The run directory (the report and its files go there). */
+  runDir: string;
+  /** The experiment's name. */
+  name: string;
+  /** The program that ran. */
+  program: Program;
+  /** The final evaluation by set. */
+  evaluation: Record<string, EvalResult>;
+  /** The validation sets (for the pictures). */
+  evalSets: EvalSet[];
+}
+
+/** A percentage with one decimal, or `–` for an undefined value. */
+export function percent(value: number | null | undefined): string {
+  return value === null || value === undefined || !Number.isFinite(value)
+    ? "–"
+    : (100 * value).toFixed(1);
+}
+
+/** The per-class IoU table (classes as rows, sets as columns) in markdown. */
+export function iouTable(evaluation: Record<string, EvalResult>): string {
+  const sets = Object.keys(evaluation);
+  if (sets.length === 0) return "(no evaluation)\n";
+  const classes = Object.keys(evaluation[sets[0]].metrics.iou);
+  const lines = [
+    `| class | ${sets.join(" | ")} |`,
+    `| --- | ${sets.map(() => "---:").join(" | ")} |`,
+    ...classes.map((c) =>
+      `| ${c} | ${sets.map((s) => percent(evaluation[s].metrics.iou[c])).join(" | ")} |`
+    ),
+    `| **mIoU** | ${sets.map((s) => `**${percent(evaluation[s].metrics.mIoU)}**`).join(" | ")} |`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+function trainSeries(
+  records: MetricsRecord[],
+  pick: (r: MetricsRecord & { type: "train" }) => Record<string, number>,
+): Series[] {
+  const series = new Map<string, [number, number][]>();
+  for (const r of records) {
+    if (r.type !== "train") continue;
+    for (const [k, v] of Object.entries(pick(r))) {
+      if (!series.has(k)) series.set(k, []);
+      series.get(k)!.push([r.iter, v]);
+    }
+  }
+  return [...series].map(([name, points]) => ({ name, points }));
+}
+
+/** Writes `report.md`, `plots/*.svg` and `pictures/*.png` into the run directory. */
+export async function writeReport(input: ReportInput): Promise<string> {
+  const { runDir, program } = input;
+  const records = await readMetrics(runDir);
+  await Deno.mkdir(join(runDir, "plots"), { recursive: true });
+  const losses = trainSeries(records, (r) => ({ total: r.loss, ...r.losses }));
+  const rates = trainSeries(records, (r) => r.lr);
+  const mIoU = new Map<string, [number, number][]>();
+  for (const r of records) {
+    if (r.type !== "eval") continue;
+    if (!mIoU.has(r.set)) mIoU.set(r.set, []);
+    mIoU.get(r.set)!.push([r.iter, 100 * r.mIoU]);
+  }
+  await writeFileAtomic(
+    join(runDir, "plots", "loss.svg"),
+    lineChart({
+      title: "Training loss",
+      xLabel: "iteration",
+      yLabel: "loss",
+      series: losses,
+      logY: true,
+    }),
+  );
+  await writeFileAtomic(
+    join(runDir, "plots", "miou.svg"),
+    lineChart({
+      title: `mIoU (${program.evaluation.settings.protocol} classes)`,
+      xLabel: "iteration",
+      yLabel: "mIoU (%)",
+      series: [...mIoU].map(([name, points]) => ({ name, points })),
+      yMin: 0,
+    }),
+  );
+  await writeFileAtomic(
+    join(runDir, "plots", "lr.svg"),
+    lineChart({
+      title: "Learning rate (base group)",
+      xLabel: "iteration",
+      yLabel: "lr",
+      series: rates,
+    }),
+  );
+
+  const pictures: string[] = [];
+  const target = input.evalSets.find((s) => s.role === "targetVal");
+  const predictions = input.evaluation.targetVal?.predictions ?? [];
+  if (target !== undefined && predictions.length > 0) {
+    await Deno.mkdir(join(runDir, "pictures"), { recursive: true });
+    for (let k = 0; k < predictions.length; k++) {
+      const x = target.images[k];
+      const file = `pictures/targetVal_${k}.png`;
+      await writePredictionStrip(
+        join(runDir, file),
+        x.image,
+        x.label,
+        predictions[k],
+        x.width,
+        x.height,
+      );
+      pictures.push(`![${x.name}](${file})`);
+    }
+  }
+
+  const trains = records.filter((r) => r.type === "train");
+  const speed = trains.length > 0
+    ? trains.reduce((a, r) => a + (r.type === "train" ? r.itPerSec : 0), 0) / trains.length
+    : NaN;
+  const headline = Object.entries(input.evaluation).map(([set, r]) =>
+    `- **${set}** mIoU (${r.metrics.protocol} classes): **${percent(r.metrics.mIoU)}**, ` +
+    `pixel accuracy ${percent(r.metrics.aAcc)}`
+  );
+  const gap = input.evaluation.sourceVal && input.evaluation.targetVal
+    ? [
+      `- domain gap (sourceVal − targetVal): ${
+        (100 * (input.evaluation.sourceVal.metrics.mIoU - input.evaluation.targetVal.metrics.mIoU))
+          .toFixed(1)
+      } points`,
+    ]
+    : [];
+  const text = [
+    `# ${input.name}`,
+    "",
+    `Experiment \`${program.hash.slice(0, 12)}\`, seed ${program.seed}, backend ` +
+    `${program.backend}, ${program.iterations} iterations ` +
+    `(mean ${Number.isFinite(speed) ? speed.toFixed(2) : "–"} it/s). ` +
+    `The full definition is in [experiment.yaml](experiment.yaml); every logged number is in ` +
+    `[metrics.jsonl](metrics.jsonl).`,
+    "",
+    "## Results",
+    "",
+    ...headline,
+    ...gap,
+    "",
+    "## Curves",
+    "",
+    "![loss](plots/loss.svg)",
+    "",
+    "![mIoU](plots/miou.svg)",
+    "",
+    "![learning rate](plots/lr.svg)",
+    "",
+    "## Per-class IoU (%) at the end",
+    "",
+    iouTable(input.evaluation),
+    "## Predictions (image | label | prediction)",
+    "",
+    ...(pictures.length > 0 ? pictures.flatMap((p) => [p, ""]) : ["(none requested)", ""]),
+  ].join("\n");
+  const path = join(runDir, "report.md");
+  await writeFileAtomic(path, text);
+  return path;
+}

@@ -1,0 +1,116 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { cli } from "./helpers.ts";
+
+Deno.test("show is byte-identical across processes and fills every default", async () => {
+  const a = await cli("show", ["experiments/source_only.ts"]);
+  const b = await cli("show", ["experiments/source_only.ts"]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(a.stdout, b.stdout);
+  assert.match(a.stdout, /^ {2}kind: "adamw"\n {2}beta1: 0\.9\n/m);
+  const seeded = await cli("show", ["experiments/source_only.ts", "--seed", "2"]);
+  assert.match(seeded.stdout, /\n {2}seed: 2\n/);
+});
+
+Deno.test("an out-of-range value fails show and run with its path, before any tensor", async () => {
+  for (const command of ["show", "run"]) {
+    const out = join(".cache", "test-runs", "never");
+    const result = await cli(command, [
+      "tests/fixtures/tiny.ts",
+      "--set",
+      "data.target.crop=[100,64]",
+      ...(command === "run" ? ["--out", out] : []),
+    ]);
+    assert.equal(result.code, 2, `${command}: ${result.stderr}`);
+    assert.match(
+      result.stderr,
+      /data\.target\.crop: expected a pair of integers \[a, b\], each ≥ 32 and a multiple of 32, got \[100,64\]/,
+    );
+    assert.equal(result.stdout, "");
+    await assert.rejects(() => Deno.stat(out), Deno.errors.NotFound, "no run directory");
+  }
+  const typo = await cli("show", ["tests/fixtures/tiny.ts", "--set", "losses.ce.wieght=2"]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /did you mean 'weight'/);
+  const missing = await cli("show", ["experiments/nope.ts"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /experiments\/nope\.ts: no such experiment file/);
+});
+
+Deno.test("diff exits 0 when equal and 1 with path lines when different", async () => {
+  const same = await cli("diff", [
+    "experiments/source_only.ts",
+    "tests/fixtures/tiny.ts",
+    "--set",
+    "run.iterations=12",
+  ]);
+  assert.equal(same.code, 1);
+  assert.match(same.stdout, /^~ data\.loader\.batchSize: 2 → 1$/m);
+  assert.match(same.stdout, /^~ model\.decoder\.channels: 64 → 16$/m);
+  const equal = await cli("diff", ["experiments/source_only.ts", "experiments/source_only.ts"]);
+  assert.equal(equal.code, 0);
+  assert.equal(equal.stdout, "");
+});
+
+Deno.test("diff --rev compares with the file as a git revision defined it, defaults included", async () => {
+  const repo = join(Deno.cwd(), ".cache", "test-rev");
+  await Deno.remove(repo, { recursive: true }).catch(() => {});
+  await Deno.mkdir(join(repo, "experiments"), { recursive: true });
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", {
+      args: ["-c", "user.name=test", "-c", "user.email=test@example.com", ...args],
+      cwd: repo,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  };
+  // A copy of the language and one experiment, committed; then a default and the file change.
+  const copyTree = async (from: string, to: string) => {
+    await Deno.mkdir(to, { recursive: true });
+    for await (const entry of Deno.readDir(from)) {
+      if (entry.isDirectory) await copyTree(join(from, entry.name), join(to, entry.name));
+      else await Deno.copyFile(join(from, entry.name), join(to, entry.name));
+    }
+  };
+  await copyTree("dsl", join(repo, "dsl"));
+  await Deno.copyFile("experiments/source_only.ts", join(repo, "experiments", "source_only.ts"));
+  await Deno.copyFile("deno.json", join(repo, "deno.json"));
+  await git("init", "-q");
+  await git("add", ".");
+  await git("commit", "-q", "-m", "base");
+  const unchanged = await cli("diff", ["experiments/source_only.ts", "--rev", "HEAD"], repo);
+  assert.equal(unchanged.code, 0, unchanged.stderr);
+  const optim = join(repo, "dsl", "blocks", "optim.ts");
+  await Deno.writeTextFile(
+    optim,
+    (await Deno.readTextFile(optim)).replace("beta2: num(0.999,", "beta2: num(0.99,"),
+  );
+  const exp = join(repo, "experiments", "source_only.ts");
+  await Deno.writeTextFile(
+    exp,
+    (await Deno.readTextFile(exp)).replace(
+      "ce: crossEntropy(),",
+      "ce: crossEntropy({ weight: 2 }),",
+    ),
+  );
+  const changed = await cli("diff", ["experiments/source_only.ts", "--rev", "HEAD"], repo);
+  assert.equal(changed.code, 1, changed.stderr);
+  assert.equal(
+    changed.stdout,
+    "~ losses.ce.weight: 1 → 2\n~ optimizer.beta2: 0.999 → 0.99\n",
+  );
+  const badRev = await cli("diff", ["experiments/source_only.ts", "--rev", "nope"], repo);
+  assert.equal(badRev.code, 2);
+  assert.match(badRev.stderr, /--rev nope: not a commit/);
+});
+
+Deno.test("plan lists networks, shared passes, terms, groups and the kernel check", async () => {
+  const result = await cli("plan", ["tests/fixtures/tiny.ts"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /student {2}mit_nano \+ daformer head \(16 channels, 19 classes\)/);
+  assert.match(result.stdout, /student@source +training mode, 1 × 64×64; read by ce/);
+  assert.match(result.stdout, /target +synthCity real .*: read by no term, not loaded/);
+  assert.match(result.stdout, /head +lr 0\.006 \(×10\), decay 0\.01 \(×1\)/);
+  assert.match(result.stdout, /kernels: 'wasm' has all \d+ kernels and the \d+ gradients/);
+});

@@ -1,0 +1,120 @@
+import { strict as assert } from "node:assert";
+import { tf } from "../../runtime/tf.ts";
+import { useBackend } from "../../runtime/backend/mod.ts";
+import { compile, stepFlops } from "../../runtime/compile/program.ts";
+import { checkKernels, mergeKernelUses, SEGMENTOR_KERNELS } from "../../runtime/compile/kernels.ts";
+import { TERM_IMPLEMENTATIONS } from "../../runtime/compile/terms.ts";
+import { buildNetwork, DivergedError, trainStep } from "../../runtime/train/loop.ts";
+import { AdamW } from "../../runtime/optim/adamw.ts";
+import { RandomStream } from "../../runtime/random.ts";
+import { countFlops } from "../../runtime/nn/segmentor.ts";
+import { crossEntropy, extend } from "../../dsl/mod.ts";
+import tiny from "../fixtures/tiny.ts";
+
+Deno.test("terms that read the same pass share it; data no term reads is not loaded", () => {
+  const program = compile(extend(tiny, { losses: { again: crossEntropy({ weight: 0.5 }) } }));
+  assert.deepEqual(program.passes.map((p) => [p.id, p.readBy]), [["student@source", [
+    "ce",
+    "again",
+  ]]]);
+  assert.deepEqual(program.data.train.map((d) => [d.role, d.labelled]), [["source", true]]);
+  assert.deepEqual(program.evaluation.sets.map((s) => s.role), ["targetVal", "sourceVal"]);
+  assert.deepEqual(program.optimizer.rules.map((r) => r.key).sort(), ["head", "norm", "pos_block"]);
+  assert.equal(program.schedule.maxIters, 12);
+  const net = program.networks[0];
+  assert.equal(
+    stepFlops(program),
+    3 * countFlops(net.spec, net.options, { batch: 1, height: 64, width: 64 }),
+  );
+});
+
+Deno.test("the declared kernel lists cover every kernel a training step runs", async () => {
+  await useBackend("wasm");
+  const program = compile(tiny);
+  const model = await buildNetwork(program.networks[0], 0);
+  const optimizer = new AdamW(model.params.trainable(), program.optimizer);
+  const image = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
+  const label = tf.randomUniformInt([1, 64, 64], 0, 19) as tf.Tensor3D;
+  const inputs = new Map([["source" as const, { image, label }]]);
+  // tf.profile returns one shared object that the next profile overwrites: copy the names.
+  const forward = [
+    ...(await tf.profile(() => {
+      tf.tidy(() => {
+        const out = model.forward(image, { training: true, rng: new RandomStream(1) });
+        TERM_IMPLEMENTATIONS.crossEntropy.compute(program.terms[0].block, {
+          pass: () => out,
+          labels: () => label,
+        });
+      });
+    })).kernelNames,
+  ];
+  const step = await tf.profile(() => {
+    trainStep(program, model, optimizer, inputs, 0, new RandomStream(0));
+  });
+  const declared = mergeKernelUses([program.kernels]);
+  const all = new Set([...declared.differentiated, ...declared.backward]);
+  const undeclared = step.kernelNames.filter((k) => !all.has(k) && !k.endsWith("__op"));
+  assert.deepEqual(undeclared, [], "kernels a step runs but the lists do not declare");
+  const notDifferentiated = forward.filter((k) =>
+    !declared.differentiated.includes(k) && !k.endsWith("__op") &&
+    !["Equal", "Fill", "OneHot", "Select"].includes(k)
+  );
+  assert.deepEqual(notDifferentiated, [], "forward kernels missing from `differentiated`");
+  tf.dispose([image, label]);
+  model.params.dispose();
+  optimizer.dispose();
+});
+
+Deno.test("a backend without a kernel fails before running, naming it", () => {
+  const use = mergeKernelUses([SEGMENTOR_KERNELS, {
+    differentiated: ["NoSuchOp"],
+    backward: ["AlsoMissing"],
+  }]);
+  assert.throws(
+    () => checkKernels(use, "cpu"),
+    /cannot train on 'cpu': the 'cpu' backend has no kernel for AlsoMissing, NoSuchOp; no gradient is registered for NoSuchOp\. Nothing was run\./,
+  );
+  checkKernels(SEGMENTOR_KERNELS, "wasm");
+});
+
+Deno.test("a NaN loss stops the step before the update, naming the term", async () => {
+  await useBackend("wasm");
+  const program = compile(tiny);
+  const poisoned = {
+    ...program,
+    terms: program.terms.map((t) => ({
+      ...t,
+      name: "poisoned",
+      implementation: {
+        ...t.implementation,
+        compute: (block: typeof t.block, inputs: Parameters<typeof t.implementation.compute>[1]) =>
+          tf.mul(t.implementation.compute(block, inputs), NaN) as tf.Scalar,
+      },
+    })),
+  };
+  const model = await buildNetwork(program.networks[0], 0);
+  const optimizer = new AdamW(model.params.trainable(), program.optimizer);
+  const before = await model.params.get("decode_head.conv_seg.weight").data();
+  const image = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
+  const label = tf.randomUniformInt([1, 64, 64], 0, 19) as tf.Tensor3D;
+  const tensors = tf.memory().numTensors;
+  assert.throws(
+    () =>
+      trainStep(
+        poisoned,
+        model,
+        optimizer,
+        new Map([["source", { image, label }]]),
+        4,
+        new RandomStream(0),
+      ),
+    (error: Error) =>
+      error instanceof DivergedError &&
+      /iteration 5: loss term 'poisoned' \(crossEntropy\) is NaN/.test(error.message),
+  );
+  assert.equal(tf.memory().numTensors, tensors, "no tensor leaks from the failed step");
+  assert.deepEqual(await model.params.get("decode_head.conv_seg.weight").data(), before);
+  assert.equal(optimizer.step, 0);
+  tf.dispose([image, label]);
+  model.params.dispose();
+});
