@@ -178,3 +178,5 @@ export { type MetricsRecord, readMetrics, runDirectory } from "./runtime/train/r
 export { readCheckpoint, restoreParams } from "./runtime/train/checkpoint.ts";
 export { writeReport } from "./runtime/report/report.ts";
 export { decodeEventFile, ScalarEventWriter } from "./runtime/report/tfevents.ts";
+export { emaAlpha, updateEmaTeacher } from "./runtime/strategies/ema_teacher.ts";
+export { rareClassProbabilities } from "./runtime/strategies/rare_class.ts";
