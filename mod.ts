@@ -145,8 +145,11 @@ export {
 } from "./runtime/data/transforms/photometric.ts";
 export {
   applyPipeline,
+  chooseExample,
+  loadSample,
   type PipelineSpec,
   type Processed,
+  type RareClassPlan,
   sampleStream,
 } from "./runtime/data/transforms/pipeline.ts";
 export {
@@ -167,7 +170,10 @@ export { compile, type Program, stepFlops } from "./runtime/compile/program.ts";
 export { checkKernels, type KernelUse } from "./runtime/compile/kernels.ts";
 export {
   buildNetwork,
+  buildNetworks,
   DivergedError,
+  FINAL_WEIGHTS,
+  type Networks,
   train,
   type TrainOptions,
   type TrainResult,
@@ -179,4 +185,21 @@ export { readCheckpoint, restoreParams } from "./runtime/train/checkpoint.ts";
 export { writeReport } from "./runtime/report/report.ts";
 export { decodeEventFile, ScalarEventWriter } from "./runtime/report/tfevents.ts";
 export { emaAlpha, updateEmaTeacher } from "./runtime/strategies/ema_teacher.ts";
-export { rareClassProbabilities } from "./runtime/strategies/rare_class.ts";
+export {
+  rareClassPlan,
+  rareClassProbabilities,
+  type RareClassSettings,
+} from "./runtime/strategies/rare_class.ts";
+export {
+  type ConfidenceScope,
+  type PseudoLabelOptions,
+  pseudoLabels,
+} from "./runtime/strategies/pseudo_label.ts";
+export { classMixMasks, mixBatch } from "./runtime/strategies/class_mix.ts";
+export { strongAugment, type StrongAugmentOptions } from "./runtime/strategies/strong_augment.ts";
+export {
+  featureDistance,
+  featureDistanceMask,
+  type FeatureDistanceMaskOptions,
+} from "./runtime/losses/feature_distance.ts";
+export { sourceClassStats } from "./runtime/train/class_stats_cache.ts";

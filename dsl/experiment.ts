@@ -24,6 +24,7 @@ import { type DatasetBlock, loader, type LoaderBlock } from "./blocks/data.ts";
 import type { LossBlock } from "./blocks/losses.ts";
 import { adamw, type OptimizerBlock, poly, type ScheduleBlock } from "./blocks/optim.ts";
 import { evaluation, type EvaluationBlock, type RunBlock, runSettings } from "./blocks/run.ts";
+import type { MixingBlock, SamplerBlock, TeacherBlock } from "./blocks/strategies.ts";
 
 /** The data section: training domains, validation sets, batching. */
 export interface DataSection {
@@ -35,6 +36,8 @@ export interface DataSection {
   readonly targetVal: DatasetBlock;
   /** Optional source validation set, to show the domain gap. */
   readonly sourceVal?: DatasetBlock;
+  /** How source images are drawn: uniformly when absent, or `rareClassSampling()`. */
+  readonly sampling?: SamplerBlock;
   /** Batching and prefetching. */
   readonly loader: LoaderBlock;
 }
@@ -47,6 +50,10 @@ export interface Experiment {
   readonly data: DataSection;
   /** Named loss terms; the training loss is Σ weight × term. */
   readonly losses: Readonly<Record<string, LossBlock>>;
+  /** The teacher that makes pseudo-labels for the target (self-training), if any. */
+  readonly teacher?: TeacherBlock;
+  /** How source and target are mixed for the self-training term, if at all. */
+  readonly mixing?: MixingBlock;
   /** The optimiser. */
   readonly optimizer: OptimizerBlock;
   /** The learning-rate schedule. */
@@ -65,6 +72,10 @@ export interface ExperimentSpec {
   data: Omit<DataSection, "loader"> & { readonly loader?: LoaderBlock };
   /** Named loss terms. */
   losses: Readonly<Record<string, LossBlock>>;
+  /** Self-training teacher (none by default). */
+  teacher?: TeacherBlock;
+  /** Mixing for the self-training term (none by default). */
+  mixing?: MixingBlock;
   /** Defaults to `adamw()` (published). */
   optimizer?: OptimizerBlock;
   /** Defaults to `poly()` (published). */
@@ -93,10 +104,15 @@ export interface ExperimentPatch {
     readonly target?: BlockPatch<DatasetBlock>;
     readonly targetVal?: BlockPatch<DatasetBlock>;
     readonly sourceVal?: BlockPatch<DatasetBlock> | Off;
+    readonly sampling?: BlockPatch<SamplerBlock> | Off;
     readonly loader?: BlockPatch<LoaderBlock>;
   };
   /** Loss changes, term by term; `off` removes a term, a new name adds one. */
   readonly losses?: Readonly<Record<string, BlockPatch<LossBlock> | Off>>;
+  /** Teacher changes; `off` removes the teacher. */
+  readonly teacher?: BlockPatch<TeacherBlock> | Off;
+  /** Mixing changes; `off` removes mixing. */
+  readonly mixing?: BlockPatch<MixingBlock> | Off;
   /** Optimiser changes. */
   readonly optimizer?: BlockPatch<OptimizerBlock>;
   /** Schedule changes. */
@@ -132,20 +148,31 @@ export class ExperimentError extends Error {
   }
 }
 
-const SINGLE_SECTIONS = {
-  model: "model",
-  optimizer: "optimizer",
-  schedule: "schedule",
-  evaluation: "evaluation",
-  run: "run",
-} as const;
-const DATA_SLOTS: Record<string, { family: string; optional: boolean }> = {
+interface Slot {
+  family: string;
+  optional: boolean;
+}
+const SINGLE_SECTIONS: Record<string, Slot> = {
+  model: { family: "model", optional: false },
+  teacher: { family: "teacher", optional: true },
+  mixing: { family: "mixing", optional: true },
+  optimizer: { family: "optimizer", optional: false },
+  schedule: { family: "schedule", optional: false },
+  evaluation: { family: "evaluation", optional: false },
+  run: { family: "run", optional: false },
+};
+const DATA_SLOTS: Record<string, Slot> = {
   source: { family: "dataset", optional: false },
   target: { family: "dataset", optional: false },
   targetVal: { family: "dataset", optional: false },
   sourceVal: { family: "dataset", optional: true },
+  sampling: { family: "sampler", optional: true },
   loader: { family: "loader", optional: false },
 };
+const OPTIONAL_PLACES = [
+  ...Object.entries(SINGLE_SECTIONS).filter(([, s]) => s.optional).map(([k]) => k),
+  ...Object.entries(DATA_SLOTS).filter(([, s]) => s.optional).map(([k]) => `data.${k}`),
+];
 const SECTIONS = [...Object.keys(SINGLE_SECTIONS), "data", "losses"];
 const EXPERIMENT = Symbol("experiment");
 const TERM_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
@@ -225,6 +252,76 @@ function keepRatio(width: number, height: number, scale: readonly [number, numbe
   return [Math.round(width * factor), Math.round(height * factor)];
 }
 
+/** What types cannot see about teachers, mixing and the terms that read them. */
+function selfTrainingChecks(x: Experiment, issues: Issue[]): void {
+  const reads = new Set<string>();
+  for (const [name, term] of Object.entries(x.losses)) {
+    if (term.kind === "crossEntropy" && term.on !== "source") {
+      reads.add(term.on);
+      if (x.teacher === undefined) {
+        issues.push({
+          path: `losses.${name}.on`,
+          message: `"${term.on}" trains on the teacher's pseudo-labels, but the experiment has ` +
+            `no teacher; add teacher: emaTeacher()`,
+        });
+      }
+      if (term.on === "mixed" && x.mixing === undefined) {
+        issues.push({
+          path: `losses.${name}.on`,
+          message: `"mixed" reads the mixed batch, but the experiment has no mixing; add ` +
+            `mixing: classMix(), or train on "target"`,
+        });
+      }
+    }
+    if (term.kind === "featureDistance") {
+      if (term.encoder === "" && x.model.encoder.pretrained === "") {
+        issues.push({
+          path: `losses.${name}.encoder`,
+          message: "the frozen encoder defaults to model.encoder.pretrained, which is empty; " +
+            "name a weights file or experiment here or there",
+        });
+      }
+      const bad = term.classes.filter((c) => !Number.isInteger(c) || c >= x.model.numClasses);
+      if (bad.length > 0) {
+        issues.push({
+          path: `losses.${name}.classes`,
+          message: `[${bad}] are not class ids of this ${x.model.numClasses}-class model`,
+        });
+      }
+    }
+  }
+  if (x.teacher !== undefined && reads.size === 0) {
+    issues.push({
+      path: "teacher",
+      message: 'no loss term reads pseudo-labels; add crossEntropy({ on: "mixed" }) (or ' +
+        '"target"), or remove the teacher with off',
+    });
+  }
+  if (x.mixing !== undefined && !reads.has("mixed")) {
+    issues.push({
+      path: "mixing",
+      message: 'no loss term reads the mixed batch; add crossEntropy({ on: "mixed" }), or ' +
+        "remove mixing with off",
+    });
+  }
+  if (x.mixing !== undefined && x.data.source.crop.join() !== x.data.target.crop.join()) {
+    issues.push({
+      path: "data.target.crop",
+      message: `ClassMix pastes source pixels onto target crops, so both crops must be equal ` +
+        `(source [${x.data.source.crop}], target [${x.data.target.crop}])`,
+    });
+  }
+  if (x.teacher !== undefined) {
+    const [top, bottom, left, right] = x.teacher.margins;
+    if (top + bottom >= 1 || left + right >= 1) {
+      issues.push({
+        path: "teacher.margins",
+        message: "the margins [top, bottom, left, right] would cover the whole crop",
+      });
+    }
+  }
+}
+
 function crossChecks(x: Experiment, issues: Issue[]): void {
   const terms = Object.keys(x.losses);
   if (terms.length === 0) {
@@ -237,6 +334,14 @@ function crossChecks(x: Experiment, issues: Issue[]): void {
         message: "term names are identifiers (letters, digits, _), used as metric names",
       });
     }
+  }
+  selfTrainingChecks(x, issues);
+  if (x.data.target.catMaxRatio < 1) {
+    issues.push({
+      path: "data.target.catMaxRatio",
+      message: `the category-ratio crop check reads the crop's labels, and target labels must ` +
+        `not steer training in UDA; set it to 1 (as the reference's Cityscapes pipeline)`,
+    });
   }
   for (const role of ["source", "target"] as const) {
     const d = x.data[role];
@@ -280,8 +385,9 @@ export function validateExperiment(value: unknown): Issue[] {
       });
     }
   }
-  for (const [section, family] of Object.entries(SINGLE_SECTIONS)) {
-    validateBlock(x[section], family, section, issues);
+  for (const [section, slot] of Object.entries(SINGLE_SECTIONS)) {
+    if (slot.optional && x[section] === undefined) continue;
+    validateBlock(x[section], slot.family, section, issues);
   }
   const data = x.data as Record<string, unknown> | undefined;
   if (typeof data !== "object" || data === null) {
@@ -331,6 +437,8 @@ export function experiment(spec: ExperimentSpec): Experiment {
       loader: spec.data?.loader ?? loader(),
     },
     losses: { ...spec.losses },
+    ...(spec.teacher === undefined ? {} : { teacher: spec.teacher }),
+    ...(spec.mixing === undefined ? {} : { mixing: spec.mixing }),
     optimizer: spec.optimizer ?? adamw(),
     schedule: spec.schedule ?? poly(),
     evaluation: spec.evaluation ?? evaluation(),
@@ -342,7 +450,7 @@ function mergeBlock(base: unknown, patch: unknown, path: string, family: string)
   if (isOff(patch)) {
     throw new ExperimentError([{
       path,
-      message: "`off` removes loss terms and data.sourceVal only",
+      message: `\`off\` removes loss terms and ${OPTIONAL_PLACES.join(", ")} only`,
     }], "patch");
   }
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
@@ -436,9 +544,10 @@ export function extend(base: Experiment, patch: ExperimentPatch): Experiment {
       );
     }
   }
-  for (const [section, family] of Object.entries(SINGLE_SECTIONS)) {
-    if (p[section] !== undefined) {
-      out[section] = mergeBlock(out[section], p[section], section, family);
+  for (const [section, slot] of Object.entries(SINGLE_SECTIONS)) {
+    if (isOff(p[section]) && slot.optional) delete out[section];
+    else if (p[section] !== undefined) {
+      out[section] = mergeBlock(out[section], p[section], section, slot.family);
     }
   }
   const data = out.data as Record<string, unknown>;

@@ -74,7 +74,28 @@ export {
   type SynthCityParams,
   synthia,
 } from "./blocks/data.ts";
-export { crossEntropy, type CrossEntropyParams, type LossBlock } from "./blocks/losses.ts";
+export {
+  CE_INPUTS,
+  crossEntropy,
+  type CrossEntropyParams,
+  featureDistance,
+  type FeatureDistanceParams,
+  type LossBlock,
+  THING_CLASS_IDS,
+} from "./blocks/losses.ts";
+export {
+  CLASS_POOLS,
+  classMix,
+  type ClassMixParams,
+  CONFIDENCE_SCOPES,
+  emaTeacher,
+  type EmaTeacherParams,
+  type MixingBlock,
+  rareClassSampling,
+  type RareClassSamplingParams,
+  type SamplerBlock,
+  type TeacherBlock,
+} from "./blocks/strategies.ts";
 export {
   adamw,
   type AdamWParams,

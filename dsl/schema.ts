@@ -72,6 +72,8 @@ export interface NumbersField {
   min?: number;
   /** Largest allowed element. */
   max?: number;
+  /** When set, the list must have exactly this many elements. */
+  length?: number;
 }
 
 /** Multipliers of one parameter group (mmcv `custom_keys` entry). */
@@ -159,6 +161,14 @@ export function pair(
   return { type: "pair", default: defaultValue, min, multipleOf };
 }
 
+/** Shorthand for a list-of-numbers field. */
+export function numbers(
+  defaultValue: readonly number[],
+  bounds: Omit<NumbersField, "type" | "default"> = {},
+): NumbersField {
+  return { type: "numbers", default: defaultValue, ...bounds };
+}
+
 /** Shorthand for a nested-block field. */
 export function block(family: string): BlockField {
   return { type: "block", family };
@@ -183,8 +193,16 @@ export function describeField(field: Field): string {
     case "pair":
       return `a pair of integers [a, b], each ≥ ${field.min}` +
         (field.multipleOf ? ` and a multiple of ${field.multipleOf}` : "");
-    case "numbers":
-      return "a list of numbers";
+    case "numbers": {
+      const count = field.length === undefined
+        ? "a list of numbers"
+        : `a list of ${field.length} numbers`;
+      const range = [
+        field.min === undefined ? "" : `≥ ${field.min}`,
+        field.max === undefined ? "" : `≤ ${field.max}`,
+      ].filter((x) => x !== "").join(" and ");
+      return range === "" ? count : `${count}, each ${range}`;
+    }
     case "rules":
       return "a table { key: { lrMult, decayMult } } of finite numbers ≥ 0";
     case "block":
@@ -224,6 +242,7 @@ export function checkValue(field: Field, value: unknown): string | undefined {
     }
     case "numbers": {
       if (!Array.isArray(value)) return bad();
+      if (field.length !== undefined && value.length !== field.length) return bad();
       const ok = value.every((v) =>
         typeof v === "number" && Number.isFinite(v) &&
         (field.min === undefined || v >= field.min) && (field.max === undefined || v <= field.max)

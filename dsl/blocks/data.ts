@@ -9,7 +9,7 @@ import { type Block, defineBlock } from "../block.ts";
 import { int, num, oneOf, pair, text } from "../schema.ts";
 
 /** SynthCity rendering domains. */
-export const SYNTHCITY_DOMAINS = ["game", "real", "synthia"] as const;
+export const SYNTHCITY_DOMAINS = ["game", "real", "synthia", "randomized"] as const;
 
 /** Pipeline fields every dataset block shares. */
 export interface PipelineParams {
@@ -36,7 +36,7 @@ const PIPELINE = {
 
 /** Parameters of {@linkcode synthCity}. */
 export interface SynthCityParams extends PipelineParams {
-  /** Rendering domain: `game` (GTA-like source), `real` (Cityscapes-like target), `synthia`. */
+  /** Rendering domain: `game` (GTA-like source), `real` (Cityscapes-like target), `synthia`, `randomized` (a new style per image: the pretraining task). */
   domain: (typeof SYNTHCITY_DOMAINS)[number];
   /** Number of distinct images (indices wrap around). */
   count: number;

@@ -58,7 +58,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const program = compile(experiment);
   await useBackend(program.backend);
-  const model = await buildNetwork(program.networks[0], program.seed);
+  // The checkpoint holds every weight: the initial encoder weights are not read.
+  const model = await buildNetwork({ ...program.networks[0], pretrained: "" }, program.seed);
   restoreParams(checkpoint, model.params);
   const results: Record<string, EvalResult> = {};
   for (const plan of program.evaluation.sets) {

@@ -37,10 +37,38 @@ function describeData(program: Program, role: "source" | "target"): string {
   const resize = p.resize.kind === "keepRatio"
     ? `resize ≤ ${p.resize.maxLong}×${p.resize.maxShort} keep-ratio`
     : "native size";
+  const r = plan.sampling;
+  const sampling = r === undefined
+    ? "uniform sampling"
+    : `rare-class sampling (T ${r.temperature}, images with > ${
+      r.minPixels * r.pixelScale
+    } px of the class, crops with > ${r.minPixels * r.minCropRatio * r.pixelScale} px)`;
   return `  ${role.padEnd(9)} ${what}: ${resize}, crop ${p.crop.height}×${p.crop.width} ` +
     `(cat_max_ratio ${p.catMaxRatio}), flip ${p.flip}; labels ${
       plan.labelled ? "read" : "not read"
-    }`;
+    }; ${sampling}`;
+}
+
+function describeSelfTraining(program: Program): string[] {
+  const { teacher, mixing } = program.selfTraining;
+  if (teacher === undefined) return [];
+  const [top, bottom, left, right] = teacher.margins;
+  const lines = [
+    "",
+    "self-training",
+    `  teacher    EMA of the student, α_t = min(1 − 1/(t+1), ${teacher.alpha}), updated at ` +
+    `the start of each step; pseudo-labels with dropout/drop-path off, BatchNorm on batch ` +
+    `statistics; weight q = share of pixels with p ≥ ${teacher.threshold} per ${teacher.confidence}; ` +
+    `margins top ${top}, bottom ${bottom}, left ${left}, right ${right} of the crop weigh 0`,
+  ];
+  if (mixing !== undefined) {
+    lines.push(
+      `  mixing     ClassMix, half of the classes of each source ${mixing.classPool}; colour ` +
+        `jitter p ${mixing.jitterProbability} (strength ${mixing.jitterStrength}), blur p ` +
+        `${mixing.blurProbability} (σ ∈ [${mixing.blurSigma}])`,
+    );
+  }
+  return lines;
 }
 
 /** The plan as text (builds the network on the `cpu` backend to count parameters). */
@@ -67,25 +95,44 @@ export async function formatPlan(program: Program, name: string): Promise<string
       `(encoder ${count(sum("backbone."))}, decoder ${count(sum("decode_head."))}); ` +
       `initial encoder weights: ${net.pretrained === "" ? "random" : net.pretrained}`,
   );
+  for (const other of program.networks.slice(1)) {
+    lines.push(
+      other.name === "teacher"
+        ? `  teacher  the student's architecture, ${count(sum(""))} parameters, no gradients ` +
+          `(an exponential moving average of the student)`
+        : `  frozen   ${other.spec.encoder} encoder, ${
+          count(sum("backbone."))
+        } parameters, no gradients; weights: ${other.pretrained}`,
+    );
+  }
   lines.push("", "forward passes per step");
   for (const pass of program.passes) {
-    const block = x.data[pass.input];
+    const block = x.data[pass.input === "mixed" ? "source" : pass.input];
     lines.push(
-      `  ${pass.id.padEnd(18)} ${pass.training ? "training mode" : "eval mode"}, ` +
+      `  ${pass.id.padEnd(22)} ${pass.training ? "training mode" : "eval mode"}, ` +
         `${program.data.batchSize} × ${block.crop[0]}×${block.crop[1]}; read by ${
           pass.readBy.join(", ")
         }`,
     );
   }
   lines.push("", "loss terms (total = Σ weight × term)");
+  const supervisionName = {
+    source: "source.labels",
+    target: "pseudo-labels",
+    mixed: "mixed.labels",
+  };
   for (const term of program.terms) {
+    const reads = term.block.kind === "featureDistance"
+      ? ["student@source.features[3]", "frozen@source:eval.features[3]", "source.labels (mask)"]
+      : [
+        ...term.passes.map((p) => `${p}.logits`),
+        ...term.supervision.map((b) => supervisionName[b]),
+      ];
     lines.push(
-      `  ${term.name.padEnd(12)} ${term.block.kind} × ${term.weight}; reads ${
-        [...term.passes.map((p) => `${p}.logits`), ...term.labels.map((r) => `${r}.labels`)]
-          .join(", ")
-      }`,
+      `  ${term.name.padEnd(12)} ${term.block.kind} × ${term.weight}; reads ${reads.join(", ")}`,
     );
   }
+  lines.push(...describeSelfTraining(program));
   lines.push("", "training data");
   lines.push(describeData(program, "source"), describeData(program, "target"));
   const o = program.optimizer;

@@ -69,6 +69,49 @@ export const CROSS_ENTROPY_KERNELS: KernelUse = {
   backward: ["Equal", "Fill", "OneHot", "Select"],
 };
 
+/** Thing-class feature distance: the mask from the source labels, the masked mean L2 norm. */
+export const FEATURE_DISTANCE_KERNELS: KernelUse = {
+  differentiated: ["Multiply", "RealDiv", "Sqrt", "Square", "Sub", "Sum"],
+  backward: [
+    "ArgMax",
+    "AvgPool",
+    "Cast",
+    "ExpandDims",
+    "GatherV2",
+    "Greater",
+    "GreaterEqual",
+    "LogicalOr",
+    "Max",
+    "Maximum",
+    "OneHot",
+    "OnesLike",
+    "Select",
+  ],
+};
+
+/**
+ * Self-training outside the gradient: the teacher's forward pass in evaluation mode with
+ * BatchNorm batch statistics, pseudo-labels and their weights, ClassMix and the EMA update.
+ */
+export const SELF_TRAINING_KERNELS: KernelUse = {
+  differentiated: [],
+  backward: [
+    "Add",
+    "ArgMax",
+    "Cast",
+    "ExpandDims",
+    "GreaterEqual",
+    "Max",
+    "Mean",
+    "Multiply",
+    "OnesLike",
+    "Reshape",
+    "Select",
+    "Softmax",
+    "Sub",
+  ],
+};
+
 /** One AdamW update. */
 export const ADAMW_KERNELS: KernelUse = {
   differentiated: [],

@@ -6,7 +6,15 @@
  *
  * @module
  */
-import type { DatasetBlock, EvaluationBlock, Experiment, LossBlock } from "../../dsl/mod.ts";
+import type {
+  DatasetBlock,
+  EvaluationBlock,
+  Experiment,
+  LossBlock,
+  MixingBlock,
+  SamplerBlock,
+  TeacherBlock,
+} from "../../dsl/mod.ts";
 import { experimentHash } from "../../dsl/mod.ts";
 import type { BackendName } from "../backend/mod.ts";
 import type { DatasetRequest } from "../data/open.ts";
@@ -22,8 +30,11 @@ import {
   type KernelUse,
   mergeKernelUses,
   SEGMENTOR_KERNELS,
+  SELF_TRAINING_KERNELS,
 } from "./kernels.ts";
 import {
+  type Batch,
+  type NetworkName,
   passId,
   type PassRequest,
   type Role,
@@ -33,14 +44,22 @@ import {
 
 /** A network to build. */
 export interface NetworkPlan {
-  /** Its name in passes and checkpoints. */
-  name: "student";
+  /**
+   * Its name in passes and checkpoints: the trained `student`, its EMA `teacher`, or the
+   * `frozen` encoder of the feature distance.
+   */
+  name: NetworkName;
   /** Encoder and decoder. */
   spec: ModelSpec;
   /** Widths, classes, regularisation. */
   options: SegmentorOptions;
-  /** Encoder weights to load before training ("" = none). */
+  /**
+   * Encoder weights to load before training ("" = none): a safetensors file, or an experiment
+   * file whose finished run provides them (resolved when the run starts).
+   */
   pretrained: string;
+  /** True for networks that never receive gradients (teacher, frozen encoder). */
+  frozen: boolean;
 }
 
 /** A forward pass of every step, with the terms that read it. */
@@ -61,8 +80,8 @@ export interface TermPlan {
   weight: number;
   /** Ids of the passes it reads. */
   passes: string[];
-  /** Roles whose labels it reads. */
-  labels: Role[];
+  /** Batches whose supervision it reads. */
+  supervision: Batch[];
   /** Its implementation. */
   implementation: TermImplementation;
 }
@@ -79,6 +98,8 @@ export interface DataPlan {
   pipeline: PipelineSpec;
   /** Whether the step reads its labels. */
   labelled: boolean;
+  /** Rare-class sampling of this stream (source only), or undefined for uniform sampling. */
+  sampling?: SamplerBlock;
 }
 
 /** A validation set. */
@@ -109,6 +130,8 @@ export interface Program {
   passes: PassPlan[];
   /** Loss terms. */
   terms: TermPlan[];
+  /** Self-training: the teacher that makes pseudo-labels and the mixing, when present. */
+  selfTraining: { teacher?: TeacherBlock; mixing?: MixingBlock };
   /** AdamW settings with the parameter-group rules. */
   optimizer: AdamWOptions;
   /** Learning-rate schedule over the run. */
@@ -167,11 +190,11 @@ function rulesOf(experiment: Experiment): ParamRule[] {
   }));
 }
 
-/** The segmentor spec and options of the experiment's model. */
-export function networkPlan(experiment: Experiment): NetworkPlan {
+/** The segmentor spec and options of the experiment's model (the student, or a copy of it). */
+export function networkPlan(experiment: Experiment, name: NetworkName = "student"): NetworkPlan {
   const { encoder, decoder, numClasses } = experiment.model;
   return {
-    name: "student",
+    name,
     spec: {
       encoder: `mit_${encoder.variant}`,
       decoder: decoder.kind === "daformerHead" ? "daformer" : "segformer",
@@ -183,7 +206,13 @@ export function networkPlan(experiment: Experiment): NetworkPlan {
       dropPathRate: encoder.dropPathRate,
     },
     pretrained: encoder.pretrained,
+    frozen: name !== "student",
   };
+}
+
+/** The data roles a batch is made from. */
+function rolesOf(batch: Batch): Role[] {
+  return batch === "mixed" ? ["source", "target"] : [batch];
 }
 
 /** Lowers a validated experiment. */
@@ -192,27 +221,43 @@ export function compile(experiment: Experiment): Program {
   const terms: TermPlan[] = [];
   const labelled = new Set<Role>();
   const roles = new Set<Role>();
+  const networks = [networkPlan(experiment)];
+  const addPass = (request: PassRequest, reader: string) => {
+    const id = passId(request);
+    if (!passes.has(id)) passes.set(id, { ...request, id, readBy: [] });
+    passes.get(id)!.readBy.push(reader);
+    rolesOf(request.input).forEach((r) => roles.add(r));
+  };
   for (const [name, block] of Object.entries(experiment.losses)) {
     const implementation = TERM_IMPLEMENTATIONS[block.kind];
     const needs = implementation.needs(block);
-    for (const request of needs.passes) {
-      const id = passId(request);
-      if (!passes.has(id)) passes.set(id, { ...request, id, readBy: [] });
-      passes.get(id)!.readBy.push(name);
-      roles.add(request.input);
+    for (const request of needs.passes) addPass(request, name);
+    // Ground truth is read for the source batch and, through the ClassMix masks, the mixed one.
+    for (const batch of needs.supervision) {
+      if (batch !== "target") labelled.add("source");
+      rolesOf(batch).forEach((r) => roles.add(r));
     }
-    for (const role of needs.labels) {
-      labelled.add(role);
-      roles.add(role);
+    if (needs.frozenFeatures && block.kind === "featureDistance") {
+      addPass({ network: "frozen", input: "source", training: false }, name);
+      if (!networks.some((n) => n.name === "frozen")) {
+        networks.push({
+          ...networkPlan(experiment, "frozen"),
+          pretrained: block.encoder === "" ? experiment.model.encoder.pretrained : block.encoder,
+        });
+      }
     }
     terms.push({
       name,
       block,
       weight: block.weight,
       passes: needs.passes.map(passId),
-      labels: needs.labels,
+      supervision: needs.supervision,
       implementation,
     });
+  }
+  if (experiment.teacher !== undefined) {
+    networks.push(networkPlan(experiment, "teacher"));
+    addPass({ network: "teacher", input: "target", training: false }, "pseudo-labels");
   }
   const train: DataPlan[] = (["source", "target"] as const).filter((r) => roles.has(r)).map((
     role,
@@ -226,6 +271,9 @@ export function compile(experiment: Experiment): Program {
     },
     pipeline: pipelineOf(experiment.data[role]),
     labelled: labelled.has(role),
+    ...(role === "source" && experiment.data.sampling !== undefined
+      ? { sampling: experiment.data.sampling }
+      : {}),
   }));
   const sets: EvalSetPlan[] = [];
   for (const role of ["targetVal", "sourceVal"] as const) {
@@ -247,9 +295,10 @@ export function compile(experiment: Experiment): Program {
     hash: experimentHash(experiment),
     seed: experiment.run.seed,
     backend: experiment.run.backend,
-    networks: [networkPlan(experiment)],
+    networks,
     passes: [...passes.values()],
     terms,
+    selfTraining: { teacher: experiment.teacher, mixing: experiment.mixing },
     optimizer: { lr, beta1, beta2, weightDecay, eps, rules: rulesOf(experiment) },
     schedule,
     iterations: experiment.run.iterations,
@@ -264,19 +313,21 @@ export function compile(experiment: Experiment): Program {
       ADAMW_KERNELS,
       EVALUATION_KERNELS,
       ...terms.map((t) => t.implementation.kernels),
+      ...(experiment.teacher === undefined ? [] : [SELF_TRAINING_KERNELS]),
     ]),
   };
 }
 
 /**
  * FLOPs of one training step: each training pass counts 3× its forward FLOPs (forward, input
- * gradient, weight gradient), each evaluation-mode pass 1×.
+ * gradient, weight gradient), each evaluation-mode pass 1× (the frozen encoder's is counted with
+ * a head, an upper bound).
  */
 export function stepFlops(program: Program): number {
   const network = program.networks[0];
   let total = 0;
   for (const pass of program.passes) {
-    const block = program.experiment.data[pass.input];
+    const block = program.experiment.data[pass.input === "mixed" ? "source" : pass.input];
     const flops = countFlops(network.spec, network.options, {
       batch: program.data.batchSize,
       height: block.crop[0],

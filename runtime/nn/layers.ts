@@ -17,6 +17,12 @@ export interface ForwardMode {
   training: boolean;
   /** Source of dropout and drop-path masks; required when `training` is true. */
   rng?: RandomStream;
+  /**
+   * BatchNorm on batch statistics (updating the running ones) even when `training` is false:
+   * DAFormer's teacher predicts with dropout and drop-path off but BatchNorm in train mode
+   * (`shared/reference/daformer_hrda_mic.md` §2.1 step 5).
+   */
+  batchStatistics?: boolean;
 }
 
 /** Padding of a convolution: symmetric `[top/bottom, left/right]` amounts in pixels. */
@@ -120,7 +126,7 @@ export function batchNorm(
   const beta = params.get(`${name}.bias`);
   const runningMean = params.get(`${name}.running_mean`);
   const runningVar = params.get(`${name}.running_var`);
-  if (!mode.training) {
+  if (!mode.training && !mode.batchStatistics) {
     const scale = tf.mul(gamma, tf.rsqrt(tf.add(runningVar, BATCH_NORM_EPS)));
     return tf.add(tf.mul(tf.sub(x, runningMean), scale), beta);
   }

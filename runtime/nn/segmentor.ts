@@ -69,6 +69,8 @@ export interface Segmentor {
   readonly params: ParamStore;
   /** Runs the network on normalised NHWC images. */
   forward(image: tf.Tensor4D, mode: ForwardMode): SegmentorOutput;
+  /** Runs the encoder only: stage outputs at strides 4/8/16/32 (a frozen feature extractor). */
+  encode(image: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D[];
 }
 
 const DECODERS: readonly DecoderKind[] = ["segformer", "daformer"];
@@ -136,13 +138,16 @@ export function createSegmentor(
     head,
     params,
     forward(image: tf.Tensor4D, mode: ForwardMode): SegmentorOutput {
+      const features = this.encode(image, mode);
+      return { logits: decode(params, head, features, mode), features };
+    },
+    encode(image: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D[] {
       if (image.rank !== 4 || image.shape[3] !== 3) {
         throw new Error(
           `segmentor: expected NHWC images with 3 channels, got shape [${image.shape}]`,
         );
       }
-      const features = mitForward(params, encoder, image, mode, dropPathRate);
-      return { logits: decode(params, head, features, mode), features };
+      return mitForward(params, encoder, image, mode, dropPathRate);
     },
   };
 }

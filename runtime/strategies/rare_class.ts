@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { type ImageClassStats, samplesWithClass, totalCounts } from "../data/class_stats.ts";
+import type { RareClassPlan } from "../data/transforms/pipeline.ts";
 
 /** Sampling probabilities of the classes that occur in `counts` (pixels per class). */
 export function rareClassProbabilities(
@@ -23,4 +25,45 @@ export function rareClassProbabilities(
   const exps = logits.map((l) => Math.exp(l - max));
   const sum = exps.reduce((a, b) => a + b, 0);
   return { classes, probabilities: exps.map((e) => e / sum) };
+}
+
+/** Rare-class-sampling settings (the `rareClassSampling` block's fields). */
+export interface RareClassSettings {
+  /** Temperature T (0.01). */
+  temperature: number;
+  /** Candidate images hold more than `minPixels · pixelScale` pixels of the class (3000). */
+  minPixels: number;
+  /** Crops are accepted above `minPixels · minCropRatio · pixelScale` pixels (0.5). */
+  minCropRatio: number;
+  /** Scale of both thresholds for images smaller than the published ones (1). */
+  pixelScale: number;
+}
+
+/**
+ * The sampling plan of a source set from its per-image class statistics: f_c from the total
+ * counts, P(c) over the classes that occur, candidate images per class (count > minPixels).
+ */
+export function rareClassPlan(
+  images: readonly ImageClassStats[],
+  settings: RareClassSettings,
+): RareClassPlan {
+  const { classes, probabilities } = rareClassProbabilities(
+    totalCounts(images).counts,
+    settings.temperature,
+  );
+  const withClass = samplesWithClass(images, settings.minPixels * settings.pixelScale);
+  const candidates = classes.map((c) => (withClass.get(c) ?? []).map((s) => s.index));
+  if (candidates.every((list) => list.length === 0)) {
+    throw new Error(
+      `rare class sampling: no source image holds more than ${
+        settings.minPixels * settings.pixelScale
+      } pixels of any class; lower data.sampling.minPixels or pixelScale.`,
+    );
+  }
+  return {
+    classes,
+    probabilities,
+    candidates,
+    minCropPixels: settings.minPixels * settings.minCropRatio * settings.pixelScale,
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * Training checkpoints: one safetensors file per saved iteration holding the student's
- * parameters and buffers (`student.<mmseg name>`, TensorFlow.js layout), the AdamW moments
+ * Training checkpoints: one safetensors file per saved iteration holding the parameters and
+ * buffers of every trained network (`student.<mmseg name>`, and `teacher.<mmseg name>` for an
+ * EMA teacher; TensorFlow.js layout), the AdamW moments
  * (`optimizer.<name>.exp_avg|exp_avg_sq|step`), and in its metadata the iteration, the canonical
  * experiment and the loop state (logging window, random-stream states) — everything a bit-exact
  * resume needs. Files are written atomically (temporary file, then rename), so a killed run
@@ -64,22 +65,27 @@ export async function listCheckpoints(runDir: string): Promise<number[]> {
   return found.sort((a, b) => a - b);
 }
 
-/** Writes a checkpoint, then deletes all but the newest `keep`. */
+/**
+ * Writes a checkpoint, then deletes all but the newest `keep`. `networks` maps a prefix
+ * (`student`, `teacher`) to the parameters saved under it.
+ */
 export async function saveCheckpoint(
   runDir: string,
   meta: CheckpointMeta,
-  params: ParamStore,
+  networks: Readonly<Record<string, ParamStore>>,
   optimizer: AdamW,
   keep: number,
 ): Promise<string> {
   await Deno.mkdir(join(runDir, "checkpoints"), { recursive: true });
   const tensors: [string, StoredTensor][] = [];
-  for (const p of params.list()) {
-    tensors.push([`student.${p.name}`, {
-      dtype: "float32",
-      shape: [...p.variable.shape],
-      data: new Float32Array(await p.variable.data()),
-    }]);
+  for (const [prefix, params] of Object.entries(networks)) {
+    for (const p of params.list()) {
+      tensors.push([`${prefix}.${p.name}`, {
+        dtype: "float32",
+        shape: [...p.variable.shape],
+        data: new Float32Array(await p.variable.data()),
+      }]);
+    }
   }
   const state = optimizer.state();
   let optimizerState;
@@ -128,22 +134,29 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   };
 }
 
-/** Assigns the student's tensors of a checkpoint to `params` (every one must be present). */
-export function restoreParams(checkpoint: Checkpoint, params: ParamStore): void {
+/**
+ * Assigns the tensors a checkpoint holds under `prefix` (`student` by default, `teacher`) to
+ * `params`; every one must be present.
+ */
+export function restoreParams(
+  checkpoint: Checkpoint,
+  params: ParamStore,
+  prefix = "student",
+): void {
   const byName = checkpoint.file.tensors;
   const missing: string[] = [];
   for (const p of params.list()) {
-    const t = byName.get(`student.${p.name}`);
+    const t = byName.get(`${prefix}.${p.name}`);
     if (t === undefined || t.shape.join() !== p.variable.shape.join()) missing.push(p.name);
   }
   if (missing.length > 0) {
     throw new Error(
-      `${checkpoint.path}: ${missing.length} parameters are missing or mis-shaped ` +
+      `${checkpoint.path}: ${missing.length} ${prefix} parameters are missing or mis-shaped ` +
         `(${missing.slice(0, 5).join(", ")}); the checkpoint belongs to another model.`,
     );
   }
   for (const p of params.list()) {
-    const t = byName.get(`student.${p.name}`)!;
+    const t = byName.get(`${prefix}.${p.name}`)!;
     const value = tf.tensor(t.data as Float32Array, t.shape, "float32");
     p.variable.assign(value);
     value.dispose();

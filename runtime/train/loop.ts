@@ -26,7 +26,22 @@ import { canonicalJson, showExperiment } from "../../dsl/mod.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { checkKernels } from "../compile/kernels.ts";
 import type { NetworkPlan, Program } from "../compile/program.ts";
-import { passId, type PassRequest, type Role, type StepInputs } from "../compile/terms.ts";
+import {
+  type Batch,
+  passId,
+  type PassRequest,
+  type Role,
+  type StepInputs,
+  type Supervision,
+} from "../compile/terms.ts";
+import { updateEmaTeacher } from "../strategies/ema_teacher.ts";
+import { pseudoLabels } from "../strategies/pseudo_label.ts";
+import { classMixMasks, mixBatch } from "../strategies/class_mix.ts";
+import { strongAugment } from "../strategies/strong_augment.ts";
+import { rareClassPlan } from "../strategies/rare_class.ts";
+import { sourceClassStats } from "./class_stats_cache.ts";
+import { exportTorchWeights } from "../io/torch_weights.ts";
+import { writeSafetensors } from "../io/safetensors.ts";
 import {
   type Checkpoint,
   checkpointPath,
@@ -38,6 +53,8 @@ import {
 } from "./checkpoint.ts";
 import { type EvalResult, type EvalSet, evaluate, loadEvalSet } from "./evaluate.ts";
 import { gitRevision, MetricsLog, recordSession } from "./run_dir.ts";
+import type { DatasetRequest } from "../data/open.ts";
+import { CLASS_NAMES } from "../data/labels.ts";
 import { Progress } from "../report/progress.ts";
 import { writeReport } from "../report/report.ts";
 
@@ -55,7 +72,26 @@ export interface TrainOptions {
   terminal: boolean;
   /** The command line, for `env.json`. */
   command: string[];
+  /**
+   * Turns a weights reference of the experiment (`model.encoder.pretrained`,
+   * `featureDistance.encoder`) into a safetensors path; the command line resolves experiment
+   * files to their finished runs' weights. Identity when absent.
+   */
+  resolveWeights?: (reference: string) => Promise<string>;
 }
+
+/** The networks of a run: the trained student and, when the experiment uses them, the others. */
+export interface Networks {
+  /** The trained network (evaluated and checkpointed). */
+  student: Segmentor;
+  /** The EMA teacher that makes pseudo-labels (checkpointed). */
+  teacher?: Segmentor;
+  /** The frozen pretrained encoder of the feature distance (never changes, not checkpointed). */
+  frozen?: Segmentor;
+}
+
+/** The file name of the final weights a finished run exports (PyTorch layout). */
+export const FINAL_WEIGHTS = "weights.safetensors";
 
 /** How a run ended. */
 export interface TrainResult {
@@ -74,25 +110,37 @@ export class DivergedError extends Error {
   override name = "DivergedError";
 }
 
-/** Builds the student of a program with its initial weights (pretrained encoder if named). */
-export async function buildNetwork(plan: NetworkPlan, seed: number): Promise<Segmentor> {
+/**
+ * Builds a network of a program with its initial weights (the pretrained encoder if named;
+ * `resolve` turns the reference into a file path).
+ */
+export async function buildNetwork(
+  plan: NetworkPlan,
+  seed: number,
+  resolve: (reference: string) => Promise<string> = (r) => Promise.resolve(r),
+): Promise<Segmentor> {
   const model = createSegmentor(plan.spec, {
     ...plan.options,
     seed: new RandomStream(seed).fork(`init:${plan.name}`),
   });
-  if (plan.pretrained !== "") {
+  if (plan.pretrained !== "" && plan.name !== "teacher") {
+    const path = await resolve(plan.pretrained);
+    const field = plan.name === "frozen"
+      ? "the feature distance's encoder"
+      : "model.encoder.pretrained";
     let file;
     try {
-      file = await readSafetensors(plan.pretrained);
+      file = await readSafetensors(path);
     } catch (error) {
+      model.params.dispose();
       throw new Error(
-        `model.encoder.pretrained: cannot read '${plan.pretrained}' ` +
+        `${field}: cannot read '${path}' ` +
           `(${(error as Error).message}). Give the path of a safetensors file of MiT weights ` +
           `in PyTorch layout (docs/weights.md), or "" to start from random weights.`,
       );
     }
-    const report = loadTorchWeights(model.params, file, plan.pretrained, { backboneOnly: true });
-    if (report.loaded.length === 0) throw new Error(formatLoadReport(report, plan.pretrained));
+    const report = loadTorchWeights(model.params, file, path, { backboneOnly: true });
+    if (report.loaded.length === 0) throw new Error(formatLoadReport(report, path));
   }
   return model;
 }
@@ -104,9 +152,13 @@ interface LoopState {
   count: number;
 }
 
+/** The window key of the mean pseudo-label confidence (not a valid term name, so no clash). */
+const CONFIDENCE_KEY = "pseudo-confidence";
+
 function emptyWindow(program: Program): LoopState {
   const window: Record<string, number> = { loss: 0 };
   for (const t of program.terms) window[t.name] = 0;
+  if (program.selfTraining.teacher !== undefined) window[CONFIDENCE_KEY] = 0;
   return { window, count: 0 };
 }
 
@@ -131,71 +183,156 @@ function toTensors(samples: LoadedSample[], labelled: boolean) {
   return { image: tf.tensor4d(image, [samples.length, height, width, 3]), label };
 }
 
+/** A batch the step reads, with its supervision. */
+type StepBatch = { image: tf.Tensor4D } & Partial<Supervision>;
+
 /**
- * One training step: returns each term's unweighted value and the weighted total, or throws
- * {@linkcode DivergedError} before updating anything when one is not finite.
+ * The self-training half of a step, outside the gradient (`shared/reference/
+ * daformer_hrda_mic.md` §2.1 steps 1, 5–7): update the teacher for iteration t, pseudo-label the
+ * target crop, and build the mixed batch. Returns the derived batches, the frozen encoder's
+ * features, and every tensor the caller must dispose.
+ */
+function prepareStep(
+  program: Program,
+  networks: Networks,
+  inputs: Map<Role, { image: tf.Tensor4D; label?: tf.Tensor3D }>,
+  iteration: number,
+  stepRng: RandomStream,
+): {
+  batches: Map<Batch, StepBatch>;
+  frozen?: tf.Tensor4D[];
+  confidence?: number;
+  owned: tf.Tensor[];
+} {
+  const batches = new Map<Batch, StepBatch>();
+  const owned: tf.Tensor[] = [];
+  const source = inputs.get("source");
+  const target = inputs.get("target");
+  if (source !== undefined) batches.set("source", { image: source.image, label: source.label });
+  if (target !== undefined) batches.set("target", { image: target.image });
+  const { teacher, mixing } = program.selfTraining;
+  let confidence: number | undefined;
+  if (teacher !== undefined && networks.teacher !== undefined && target !== undefined) {
+    updateEmaTeacher(networks.teacher.params, networks.student.params, iteration, teacher.alpha);
+    const [, height, width] = target.image.shape;
+    const pseudo = tf.tidy(() => {
+      // Dropout and drop-path off, BatchNorm on the target batch's statistics (§2.1 step 5).
+      const logits = networks.teacher!.forward(target.image, {
+        training: false,
+        batchStatistics: true,
+      }).logits;
+      return pseudoLabels(logits, [height, width], {
+        threshold: teacher.threshold,
+        confidence: teacher.confidence,
+        margins: teacher.margins as [number, number, number, number],
+      });
+    });
+    owned.push(pseudo.label, pseudo.weight, pseudo.confidence);
+    const q = Array.from(pseudo.confidence.dataSync());
+    confidence = q.reduce((a, b) => a + b, 0) / q.length;
+    batches.set("target", { image: target.image, label: pseudo.label, weight: pseudo.weight });
+    if (mixing !== undefined && source?.label !== undefined) {
+      const { masks } = classMixMasks(source.label, stepRng.fork("classMix"), mixing.classPool);
+      const mixed = mixBatch(masks, { image: source.image, label: source.label }, {
+        image: target.image,
+        label: pseudo.label,
+        weight: pseudo.weight,
+      });
+      const image = strongAugment(mixed.image, {
+        jitterProbability: mixing.jitterProbability,
+        jitterStrength: mixing.jitterStrength,
+        blurProbability: mixing.blurProbability,
+        blurSigma: mixing.blurSigma as [number, number],
+      }, stepRng.fork("augment"));
+      owned.push(masks, mixed.image, mixed.label, mixed.weight, image);
+      batches.set("mixed", { image, label: mixed.label, weight: mixed.weight });
+    }
+  }
+  let frozen: tf.Tensor4D[] | undefined;
+  if (networks.frozen !== undefined && source !== undefined) {
+    frozen = tf.tidy(() => networks.frozen!.encode(source.image, { training: false }));
+    owned.push(...frozen);
+  }
+  return { batches, frozen, confidence, owned };
+}
+
+/**
+ * One training step: returns each term's unweighted value and the weighted total (and the mean
+ * pseudo-label confidence when there is a teacher), or throws {@linkcode DivergedError} before
+ * updating anything when one is not finite.
  */
 export function trainStep(
   program: Program,
-  model: Segmentor,
+  networks: Networks,
   optimizer: AdamW,
   inputs: Map<Role, { image: tf.Tensor4D; label?: tf.Tensor3D }>,
   iteration: number,
   root: RandomStream,
 ): Record<string, number> {
   const stepRng = root.fork(`step:${iteration}`);
+  const model = networks.student;
   const trainable = model.params.trainable();
+  const prepared = prepareStep(program, networks, inputs, iteration, stepRng);
   const kept: tf.Scalar[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const passes = new Map<string, SegmentorOutput>();
-    const step: StepInputs = {
-      pass(request: PassRequest) {
-        const id = passId(request);
-        let out = passes.get(id);
-        if (out === undefined) {
-          out = model.forward(inputs.get(request.input)!.image, {
-            training: request.training,
-            rng: stepRng.fork(id),
-          });
-          passes.set(id, out);
-        }
-        return out;
-      },
-      labels(role: Role) {
-        return inputs.get(role)!.label!;
-      },
-    };
-    let total: tf.Scalar | undefined;
-    for (const term of program.terms) {
-      const v = term.implementation.compute(term.block, step);
-      kept.push(tf.keep(v));
-      const weighted = tf.mul(v, term.weight) as tf.Scalar;
-      total = total === undefined ? weighted : tf.add(total, weighted);
-    }
-    return total!;
-  }, trainable.map((p) => p.variable));
   try {
-    const stacked = tf.stack([...kept, value]);
-    const values = stacked.dataSync();
-    stacked.dispose();
-    const out: Record<string, number> = {};
-    program.terms.forEach((t, i) => (out[t.name] = values[i]));
-    out.loss = values[kept.length];
-    for (const t of program.terms) {
-      if (!Number.isFinite(out[t.name])) {
-        throw new DivergedError(
-          `iteration ${iteration + 1}: loss term '${t.name}' (${t.block.kind}) is ` +
-            `${out[t.name]}. The update was not applied; the last good checkpoint is kept. ` +
-            `Lower optimizer.lr or check the term's inputs.`,
-        );
+    const { value, grads } = tf.variableGrads(() => {
+      const passes = new Map<string, SegmentorOutput>();
+      const step: StepInputs = {
+        pass(request: PassRequest) {
+          const id = passId(request);
+          let out = passes.get(id);
+          if (out === undefined) {
+            out = model.forward(prepared.batches.get(request.input)!.image, {
+              training: request.training,
+              rng: stepRng.fork(id),
+            });
+            passes.set(id, out);
+          }
+          return out;
+        },
+        supervision(batch: Batch) {
+          const b = prepared.batches.get(batch)!;
+          return { label: b.label!, weight: b.weight };
+        },
+        frozenFeatures() {
+          return prepared.frozen!;
+        },
+      };
+      let total: tf.Scalar | undefined;
+      for (const term of program.terms) {
+        const v = term.implementation.compute(term.block, step);
+        kept.push(tf.keep(v));
+        const weighted = tf.mul(v, term.weight) as tf.Scalar;
+        total = total === undefined ? weighted : tf.add(total, weighted);
       }
+      return total!;
+    }, trainable.map((p) => p.variable));
+    try {
+      const stacked = tf.stack([...kept, value]);
+      const values = stacked.dataSync();
+      stacked.dispose();
+      const out: Record<string, number> = {};
+      program.terms.forEach((t, i) => (out[t.name] = values[i]));
+      out.loss = values[kept.length];
+      for (const t of program.terms) {
+        if (!Number.isFinite(out[t.name])) {
+          throw new DivergedError(
+            `iteration ${iteration + 1}: loss term '${t.name}' (${t.block.kind}) is ` +
+              `${out[t.name]}. The update was not applied; the last good checkpoint is kept. ` +
+              `Lower optimizer.lr or check the term's inputs.`,
+          );
+        }
+      }
+      const byName: Record<string, tf.Tensor> = {};
+      for (const p of trainable) byName[p.name] = grads[p.variable.name];
+      optimizer.apply(byName, (base) => learningRate(program.schedule, base, iteration));
+      if (prepared.confidence !== undefined) out[CONFIDENCE_KEY] = prepared.confidence;
+      return out;
+    } finally {
+      tf.dispose([value, ...Object.values(grads)]);
     }
-    const byName: Record<string, tf.Tensor> = {};
-    for (const p of trainable) byName[p.name] = grads[p.variable.name];
-    optimizer.apply(byName, (base) => learningRate(program.schedule, base, iteration));
-    return out;
   } finally {
-    tf.dispose([value, ...kept, ...Object.values(grads)]);
+    tf.dispose([...kept, ...prepared.owned]);
   }
 }
 
@@ -259,7 +396,9 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
   await prepareRunDir(program, options);
 
   const root = new RandomStream(program.seed);
-  const model = await buildNetwork(program.networks[0], program.seed);
+  const resolve = options.resolveWeights ?? ((r: string) => Promise.resolve(r));
+  const networks = await buildNetworks(program, resolve);
+  const model = networks.student;
   const optimizer = new AdamW(model.params.trainable(), program.optimizer);
   let state = emptyWindow(program);
   let start = 0;
@@ -281,6 +420,9 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       );
     }
     restoreParams(checkpoint, model.params);
+    if (networks.teacher !== undefined) {
+      restoreParams(checkpoint, networks.teacher.params, "teacher");
+    }
     restoreOptimizer(checkpoint, optimizer);
     state = checkpoint.state as LoopState;
     start = checkpoint.iteration;
@@ -322,15 +464,50 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
         hash: program.hash,
         state,
       },
-      model.params,
+      {
+        student: model.params,
+        ...(networks.teacher === undefined ? {} : { teacher: networks.teacher.params }),
+      },
       optimizer,
       program.experiment.run.keepCheckpoints,
     );
+  const exportWeights = async () =>
+    await writeSafetensors(
+      join(options.runDir, FINAL_WEIGHTS),
+      await exportTorchWeights(model.params),
+      { format: "pt", iteration: String(program.iterations), experiment: program.hash },
+    );
   try {
+    if (start >= program.iterations) {
+      // A finished run: its report and metrics stay as they are.
+      if (!(await exists(join(options.runDir, FINAL_WEIGHTS)))) await exportWeights();
+      return {
+        status: "finished",
+        iteration: start,
+        evaluation,
+        message: `${options.runDir} has already finished ${start} iterations; nothing to do ` +
+          `(report: ${join(options.runDir, "report.md")})`,
+      };
+    }
     for (const plan of program.data.train) {
+      let pipeline = plan.pipeline;
+      if (plan.sampling !== undefined) {
+        const stats = await sourceClassStats(plan.source.options as DatasetRequest);
+        pipeline = { ...pipeline, rareClass: rareClassPlan(stats.images, plan.sampling) };
+        const top = pipeline.rareClass!.probabilities.map((p, i) => [p, i] as const)
+          .sort((a, b) => b[0] - a[0]).slice(0, 3)
+          .map(([p, i]) =>
+            `${CLASS_NAMES[pipeline.rareClass!.classes[i]]} ${(100 * p).toFixed(1)}%`
+          );
+        options.write(
+          `rare-class sampling: ${pipeline.rareClass!.classes.length} classes over ` +
+            `${stats.images.length} images (statistics ${stats.cached ? "cached" : "computed"}); ` +
+            `most drawn: ${top.join(", ")}\n`,
+        );
+      }
       const loader = await SampleLoader.open({
         source: plan.source,
-        pipeline: plan.pipeline,
+        pipeline,
         seed: root.fork(`data:${plan.role}`).nextUint32(),
         workers: program.data.workers,
       });
@@ -355,7 +532,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       }
       let values: Record<string, number>;
       try {
-        values = trainStep(program, model, optimizer, inputs, t, root);
+        values = trainStep(program, networks, optimizer, inputs, t, root);
       } finally {
         for (const x of inputs.values()) tf.dispose([x.image, ...(x.label ? [x.label] : [])]);
       }
@@ -373,6 +550,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
           loss: mean("loss"),
           losses: Object.fromEntries(program.terms.map((term) => [term.name, mean(term.name)])),
           lr: { base: lr },
+          ...(CONFIDENCE_KEY in state.window ? { pseudoConfidence: mean(CONFIDENCE_KEY) } : {}),
           itPerSec: state.count / seconds,
           tensors: tf.memory().numTensors,
           time: Date.now() / 1000,
@@ -400,6 +578,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       }
     }
     progress.finish();
+    await exportWeights();
     await writeReport({
       runDir: options.runDir,
       name: options.name,
@@ -422,6 +601,35 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
     for (const loader of loaders) loader.close();
     log.close();
-    model.params.dispose();
+    for (const network of Object.values(networks)) network?.params.dispose();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the student and, when the program names them, the teacher and the frozen encoder. */
+export async function buildNetworks(
+  program: Program,
+  resolve: (reference: string) => Promise<string>,
+): Promise<Networks> {
+  const built: Segmentor[] = [];
+  try {
+    const networks: Networks = { student: undefined as unknown as Segmentor };
+    for (const plan of program.networks) {
+      const network = await buildNetwork(plan, program.seed, resolve);
+      built.push(network);
+      networks[plan.name] = network;
+    }
+    return networks;
+  } catch (error) {
+    for (const network of built) network.params.dispose();
+    throw error;
   }
 }

@@ -26,6 +26,8 @@ export type MetricsRecord =
     losses: Record<string, number>;
     /** Learning rate of the base group and of the decoder group. */
     lr: Record<string, number>;
+    /** Mean pseudo-label confidence weight q of the window (self-training runs only). */
+    pseudoConfidence?: number;
     /** Iterations per second since the previous line (not reproducible). */
     itPerSec: number;
     /** Live tensors after the step (flat when nothing leaks). */
@@ -88,6 +90,9 @@ function scalarsOf(record: MetricsRecord): Record<string, number> {
     const values: Record<string, number> = { "train/loss": record.loss };
     for (const [k, v] of Object.entries(record.losses)) values[`train/${k}`] = v;
     for (const [k, v] of Object.entries(record.lr)) values[`lr/${k}`] = v;
+    if (record.pseudoConfidence !== undefined) {
+      values["self_training/confidence"] = record.pseudoConfidence;
+    }
     values["speed/it_per_sec"] = record.itPerSec;
     values["memory/tensors"] = record.tensors;
     return values;

@@ -4,12 +4,14 @@ import { useBackend } from "../../runtime/backend/mod.ts";
 import { compile, stepFlops } from "../../runtime/compile/program.ts";
 import { checkKernels, mergeKernelUses, SEGMENTOR_KERNELS } from "../../runtime/compile/kernels.ts";
 import { TERM_IMPLEMENTATIONS } from "../../runtime/compile/terms.ts";
-import { buildNetwork, DivergedError, trainStep } from "../../runtime/train/loop.ts";
+import { buildNetwork, buildNetworks, DivergedError, trainStep } from "../../runtime/train/loop.ts";
 import { AdamW } from "../../runtime/optim/adamw.ts";
 import { RandomStream } from "../../runtime/random.ts";
 import { countFlops } from "../../runtime/nn/segmentor.ts";
 import { crossEntropy, extend } from "../../dsl/mod.ts";
 import tiny from "../fixtures/tiny.ts";
+import tinyDaformer, { TINY_ENCODER } from "../fixtures/tiny_daformer.ts";
+import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 
 Deno.test("terms that read the same pass share it; data no term reads is not loaded", () => {
   const program = compile(extend(tiny, { losses: { again: crossEntropy({ weight: 0.5 }) } }));
@@ -43,13 +45,14 @@ Deno.test("the declared kernel lists cover every kernel a training step runs", a
         const out = model.forward(image, { training: true, rng: new RandomStream(1) });
         TERM_IMPLEMENTATIONS.crossEntropy.compute(program.terms[0].block, {
           pass: () => out,
-          labels: () => label,
+          supervision: () => ({ label }),
+          frozenFeatures: () => [],
         });
       });
     })).kernelNames,
   ];
   const step = await tf.profile(() => {
-    trainStep(program, model, optimizer, inputs, 0, new RandomStream(0));
+    trainStep(program, { student: model }, optimizer, inputs, 0, new RandomStream(0));
   });
   const declared = mergeKernelUses([program.kernels]);
   const all = new Set([...declared.differentiated, ...declared.backward]);
@@ -102,7 +105,7 @@ Deno.test("a NaN loss stops the step before the update, naming the term", async 
     () =>
       trainStep(
         poisoned,
-        model,
+        { student: model },
         optimizer,
         new Map([["source", { image, label }]]),
         4,
@@ -117,4 +120,58 @@ Deno.test("a NaN loss stops the step before the update, naming the term", async 
   assert.equal(optimizer.step, 0);
   tf.dispose([image, label]);
   model.params.dispose();
+});
+
+Deno.test("DAFormer's program: teacher and frozen passes, mixed batch, both roles loaded", () => {
+  const program = compile(tinyDaformer);
+  assert.deepEqual(program.networks.map((n) => n.name), ["student", "frozen", "teacher"]);
+  assert.deepEqual(program.passes.map((p) => [p.id, p.readBy.sort()]).sort(), [
+    ["frozen@source:eval", ["fd"]],
+    ["student@mixed", ["mix"]],
+    ["student@source", ["ce", "fd"]],
+    ["teacher@target:eval", ["pseudo-labels"]],
+  ]);
+  assert.deepEqual(program.data.train.map((d) => [d.role, d.labelled, d.sampling?.kind]), [
+    ["source", true, "rareClassSampling"],
+    ["target", false, undefined],
+  ]);
+  assert.equal(program.networks[1].pretrained, TINY_ENCODER);
+  const net = program.networks[0];
+  const flops = countFlops(net.spec, net.options, { batch: 1, height: 64, width: 64 });
+  assert.equal(stepFlops(program), (3 + 1 + 3 + 1) * flops);
+});
+
+Deno.test("a DAFormer step runs only declared kernels and leaks no tensors", async () => {
+  await useBackend("wasm");
+  await ensureTinyEncoder();
+  const program = compile(tinyDaformer);
+  const networks = await buildNetworks(program, (r) => Promise.resolve(r));
+  const optimizer = new AdamW(networks.student.params.trainable(), program.optimizer);
+  const image = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
+  const label = tf.randomUniformInt([1, 64, 64], 0, 19) as tf.Tensor3D;
+  const target = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
+  const inputs = new Map([
+    ["source" as const, { image, label }],
+    ["target" as const, { image: target }],
+  ]);
+  trainStep(program, networks, optimizer, inputs, 0, new RandomStream(0)); // t = 0 copies
+  const tensors = tf.memory().numTensors;
+  let values: Record<string, number> = {};
+  const step = await tf.profile(() => {
+    values = trainStep(program, networks, optimizer, inputs, 1, new RandomStream(0));
+  });
+  assert.equal(tf.memory().numTensors, tensors, "tensor leak in a DAFormer step");
+  for (const key of ["ce", "mix", "fd", "loss", "pseudo-confidence"]) {
+    assert.ok(Number.isFinite(values[key]), `${key} = ${values[key]}`);
+  }
+  const declared = program.kernels;
+  const all = new Set([...declared.differentiated, ...declared.backward]);
+  // `unnamed scope` is tf.customGrad's scope (the feature distance's norm), not a kernel.
+  const undeclared = [...new Set(step.kernelNames)].filter((k) =>
+    !all.has(k) && !k.endsWith("__op") && k !== "unnamed scope"
+  );
+  assert.deepEqual(undeclared, [], "kernels a DAFormer step runs but the lists do not declare");
+  tf.dispose([image, label, target]);
+  for (const n of Object.values(networks)) n?.params.dispose();
+  optimizer.dispose();
 });

@@ -36,7 +36,7 @@ function base(): Experiment {
     }),
     data: {
       source: synthCity({ domain: "game", scale: [256, 128], crop: [128, 128] }),
-      target: synthCity({ domain: "real", scale: [256, 128], crop: [128, 128] }),
+      target: synthCity({ domain: "real", scale: [256, 128], crop: [128, 128], catMaxRatio: 1 }),
       targetVal: synthCity({ domain: "real", seed: 9, scale: [256, 128] }),
     },
     losses: { ce: crossEntropy() },

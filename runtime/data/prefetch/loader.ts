@@ -6,12 +6,7 @@
  *
  * @module
  */
-import {
-  applyPipeline,
-  type PipelineSpec,
-  type Processed,
-  sampleStream,
-} from "../transforms/pipeline.ts";
+import { loadSample, type PipelineSpec, type Processed } from "../transforms/pipeline.ts";
 import type { Reply, Request, Source, SourceSpec } from "./protocol.ts";
 
 /** Options of {@linkcode SampleLoader}. */
@@ -109,11 +104,7 @@ export class SampleLoader {
   /** The processed sample `index` (computed on the next worker in turn). */
   get(index: number): Promise<LoadedSample> {
     if (this.#inline !== undefined) {
-      const source = this.#inline;
-      return source.get(index % source.size).then((example) => ({
-        ...applyPipeline(example, this.#options.pipeline, sampleStream(this.#options.seed, index)),
-        name: example.name,
-      }));
+      return loadSample(this.#inline, this.#options.pipeline, this.#options.seed, index);
     }
     if (this.#pending.has(index)) {
       throw new Error(`SampleLoader: sample ${index} is already requested`);

@@ -5,7 +5,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { applyPipeline, type PipelineSpec, sampleStream } from "../transforms/pipeline.ts";
+import { loadSample, type PipelineSpec } from "../transforms/pipeline.ts";
 import type { Reply, Request, Source } from "./protocol.ts";
 
 let source: Source | undefined;
@@ -38,11 +38,10 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   }
   const index = request.index;
   try {
-    const example = await source!.get(index % source!.size);
-    const sample = applyPipeline(example, pipeline!, sampleStream(seed, index));
+    const { name, ...sample } = await loadSample(source!, pipeline!, seed, index);
     const transfer: Transferable[] = [sample.image.buffer as ArrayBuffer];
     if (sample.label) transfer.push(sample.label.buffer as ArrayBuffer);
-    reply({ type: "sample", index, name: example.name, sample }, transfer);
+    reply({ type: "sample", index, name, sample }, transfer);
   } catch (error) {
     reply({ type: "error", index, message: (error as Error).message });
   }

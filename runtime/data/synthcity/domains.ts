@@ -5,12 +5,19 @@
  *
  * @module
  */
+import { RandomStream } from "../../random.ts";
 
-/** Domain names: `game` (GTA5-like source), `real` (Cityscapes-like target), `synthia`. */
-export type Domain = "game" | "real" | "synthia";
+/**
+ * Domain names: `game` (GTA5-like source), `real` (Cityscapes-like target), `synthia`, and
+ * `randomized`, whose style is drawn afresh for every image (the pretraining task).
+ */
+export type Domain = FixedDomain | "randomized";
+
+/** The domains with one fixed style. */
+export type FixedDomain = "game" | "real" | "synthia";
 
 /** Every domain. */
-export const DOMAINS: readonly Domain[] = ["game", "real", "synthia"];
+export const DOMAINS: readonly Domain[] = ["game", "real", "synthia", "randomized"];
 
 type RGB = readonly [number, number, number];
 
@@ -118,7 +125,7 @@ const SYNTHIA_PALETTE: RGB[] = [
 ];
 
 /** The three domains. */
-export const STYLES: Readonly<Record<Domain, DomainStyle>> = {
+export const STYLES: Readonly<Record<FixedDomain, DomainStyle>> = {
   game: {
     cameraHeight: [1.5, 1.9],
     horizon: [0.38, 0.46],
@@ -239,3 +246,52 @@ export const STYLES: Readonly<Record<Domain, DomainStyle>> = {
     vehicleColours: [[220, 40, 40], [40, 40, 220], [240, 240, 60], [240, 240, 240], [40, 40, 40]],
   },
 };
+
+/** Mean object counts over the fixed domains: the centre of the randomized domain's counts. */
+function meanCounts(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const domains = Object.values(STYLES);
+  for (const key of Object.keys(STYLES.game.counts)) {
+    out[key] = domains.reduce((a, d) => a + d.counts[key], 0) / domains.length;
+  }
+  return out;
+}
+
+/**
+ * A style drawn for one image of the `randomized` domain: a random colour per class, random
+ * materials, lighting, optics and tone, camera heights from a car's to SYNTHIA's, object counts
+ * around the other domains' mean, and every class possible. Colour therefore says nothing about
+ * a class from one image to the next: a network trained on it must use shape and context.
+ */
+export function randomStyle(rng: RandomStream): DomainStyle {
+  const colour = (): RGB => [rng.int(256), rng.int(256), rng.int(256)];
+  const counts = meanCounts();
+  for (const key of Object.keys(counts)) counts[key] *= rng.uniform(0.5, 1.5);
+  const low = rng.uniform(1.1, 5);
+  const horizon = rng.uniform(0.22, 0.46);
+  return {
+    cameraHeight: [low, low + rng.uniform(0.2, 1.5)],
+    horizon: [horizon, horizon + 0.04],
+    palette: Array.from({ length: 19 }, colour),
+    colourJitter: rng.uniform(5, 40),
+    texture: rng.uniform(0, 25),
+    outline: rng.bernoulli(0.3),
+    lighting: rng.uniform(0, 0.6),
+    noise: rng.uniform(0, 6),
+    blur: rng.uniform(0, 1.2),
+    vignette: rng.uniform(0, 0.35),
+    gamma: rng.uniform(0.7, 1.4),
+    saturation: rng.uniform(0.4, 1.5),
+    tint: [rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15)],
+    haze: { colour: colour(), density: rng.uniform(0, 0.8) },
+    counts,
+    absent: [],
+    vehicleColours: Array.from({ length: 5 }, colour),
+  };
+}
+
+/** The style of image `index` of `domain` under `seed`. */
+export function styleFor(domain: Domain, seed: number, index: number): DomainStyle {
+  if (domain !== "randomized") return STYLES[domain];
+  return randomStyle(new RandomStream(seed).fork(`synthcity-style:${index}`));
+}

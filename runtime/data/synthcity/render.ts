@@ -6,7 +6,7 @@
  */
 import { IGNORE_LABEL } from "../labels.ts";
 import { RandomStream } from "../../random.ts";
-import { type DomainStyle, STYLES } from "./domains.ts";
+import type { DomainStyle } from "./domains.ts";
 import type { Scene, SceneObject } from "./scene.ts";
 
 type RGB = readonly [number, number, number];
@@ -153,7 +153,7 @@ class Canvas {
 
 /** Renders `scene` at frame `frame` (0 = the scene's own instant) at `width × height`. */
 export function renderScene(scene: Scene, frame: number, width: number, height: number): Frame {
-  const style = STYLES[scene.domain];
+  const style = scene.style;
   const canvas = new Canvas(width, height, style, scene.textureSeed);
   const focal = width * 0.75;
   const cx = width / 2;

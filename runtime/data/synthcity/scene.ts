@@ -7,7 +7,7 @@
  * @module
  */
 import { RandomStream } from "../../random.ts";
-import { type Domain, STYLES } from "./domains.ts";
+import { type Domain, type DomainStyle, styleFor } from "./domains.ts";
 
 type RGB = readonly [number, number, number];
 
@@ -71,6 +71,8 @@ export interface SceneObject {
 export interface Scene {
   /** Rendering domain. */
   domain: Domain;
+  /** The style it is drawn in (its domain's, or its own in the `randomized` domain). */
+  style: DomainStyle;
   /** Camera height (m). */
   cameraHeight: number;
   /** Horizon row as a fraction of the image height. */
@@ -106,12 +108,13 @@ function vary(rng: RandomStream, colour: RGB, spread: number): RGB {
 
 /** Builds the world of scene `index` of `domain` under `seed`. */
 export function buildScene(domain: Domain, seed: number, index: number): Scene {
-  const style = STYLES[domain];
+  const style = styleFor(domain, seed, index);
   const rng = new RandomStream(seed).fork(`synthcity:${domain}:${index}`);
   const roadHalf = rng.uniform(3.2, 6.5);
   const sidewalk = rng.uniform(1.8, 3.5);
   const scene: Scene = {
     domain,
+    style,
     cameraHeight: rng.uniform(...style.cameraHeight),
     horizon: rng.uniform(...style.horizon),
     roadHalf,

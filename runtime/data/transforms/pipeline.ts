@@ -26,6 +26,23 @@ export interface PipelineSpec {
   catMaxRatio: number;
   /** Horizontal-flip probability (0.5). */
   flip: number;
+  /** Rare-class sampling: which image each sample index reads (uniform by index when absent). */
+  rareClass?: RareClassPlan;
+}
+
+/**
+ * Rare-class sampling as plain data (`shared/reference/daformer_hrda_mic.md` §3), computed once
+ * from the class statistics: the classes that occur, P(c), and each class's candidate images.
+ */
+export interface RareClassPlan {
+  /** Classes that can be drawn. */
+  classes: number[];
+  /** Their probabilities, aligned with `classes`. */
+  probabilities: number[];
+  /** Candidate image indices of each class, aligned with `classes` (none = never drawn). */
+  candidates: number[][];
+  /** A crop is accepted when it holds more than this many pixels of the drawn class. */
+  minCropPixels: number;
 }
 
 /** A pipeline's output: a normalised float image and, for labelled data, the label crop. */
@@ -43,6 +60,72 @@ export interface Processed {
 /** The sample stream of index `index` under `seed`. */
 export function sampleStream(seed: number, index: number): RandomStream {
   return new RandomStream(seed).fork(`sample:${index}`);
+}
+
+/** The example a sample reads, as far as it is known before loading. */
+export interface SampleChoice {
+  /** Example index. */
+  index: number;
+  /** The class rare-class sampling drew, or undefined for uniform sampling. */
+  rareClass?: number;
+}
+
+/**
+ * Which example sample `sampleIndex` reads: `sampleIndex mod size`, or with rare-class sampling
+ * a class c ~ P and a uniformly chosen candidate image of c (the sample index only seeds it, as
+ * the reference ignores the index).
+ */
+export function chooseExample(
+  spec: PipelineSpec,
+  sampleIndex: number,
+  size: number,
+  rng: RandomStream,
+): SampleChoice {
+  const plan = spec.rareClass;
+  if (plan === undefined) return { index: sampleIndex % size };
+  // Classes without candidate images are never drawn: P is renormalised over the others.
+  const weights = plan.probabilities.map((p, i) => (plan.candidates[i].length > 0 ? p : 0));
+  let u = rng.next() * weights.reduce((a, w) => a + w, 0);
+  let k = weights.findIndex((w) => w > 0 && (u -= w) < 0);
+  if (k < 0) k = weights.findLastIndex((w) => w > 0); // rounding at the top end
+  const candidates = plan.candidates[k];
+  return { index: candidates[rng.int(candidates.length)], rareClass: plan.classes[k] };
+}
+
+/** Pixels of class `c` in a label crop. */
+function countClass(label: Uint8Array, c: number): number {
+  let n = 0;
+  for (let i = 0; i < label.length; i++) if (label[i] === c) n++;
+  return n;
+}
+
+/**
+ * Loads and processes sample `sampleIndex`: picks its example, runs the pipeline with the
+ * sample's own stream, and under rare-class sampling re-crops up to 10 times until the crop
+ * holds more than `minCropPixels` of the drawn class (the 10th re-draw is kept unchecked, §3).
+ * The inline loader and the workers both call this, so their output is identical.
+ */
+export async function loadSample(
+  source: {
+    size: number;
+    get(index: number): Promise<Example & { name: string }>;
+  },
+  spec: PipelineSpec,
+  seed: number,
+  sampleIndex: number,
+): Promise<Processed & { name: string }> {
+  const rng = sampleStream(seed, sampleIndex);
+  const choice = chooseExample(spec, sampleIndex, source.size, rng);
+  const example = await source.get(choice.index);
+  let sample = applyPipeline(example, spec, rng);
+  if (choice.rareClass !== undefined && sample.label !== undefined) {
+    const threshold = spec.rareClass!.minCropPixels;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      if (countClass(sample.label!, choice.rareClass) > threshold) break;
+      sample = applyPipeline(example, spec, rng);
+    }
+  }
+  return { ...sample, name: example.name };
 }
 
 /** Runs the pipeline on one example with its own random stream. */
