@@ -22,6 +22,7 @@ export const PERMISSIONS: Record<string, string[]> = {
   diff: ["--allow-read=.", "--allow-write=./.cache", "--allow-run=git,tar"],
   plan: ["--allow-read=."],
   eval: ["--allow-read=.", "--allow-write=./.cache"],
+  results: ["--allow-read=.", "--allow-write=./.cache"],
 };
 
 /** The arguments of `deno run` for a command. */

@@ -1,27 +1,15 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { cli, finish, spawn } from "../cli/helpers.ts";
-import { readMetrics, TIMING_FIELDS } from "../../runtime/train/run_dir.ts";
+import { readMetrics } from "../../runtime/train/run_dir.ts";
+import { fresh as freshDir, reproducible } from "./helpers.ts";
 import { listCheckpoints } from "../../runtime/train/checkpoint.ts";
 import { decodeEventFile } from "../../runtime/report/tfevents.ts";
 
 const ROOT = ".cache/test-runs";
 const EXPERIMENT = "tests/fixtures/tiny.ts";
 
-async function fresh(name: string): Promise<string> {
-  const dir = join(ROOT, name);
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  return dir;
-}
-
-/** The reproducible content of a run's metrics: everything but speeds, times, tensor counts. */
-async function reproducible(dir: string): Promise<unknown[]> {
-  return (await readMetrics(dir)).map((r) => {
-    const copy: Record<string, unknown> = { ...r };
-    for (const f of TIMING_FIELDS) delete copy[f];
-    return copy;
-  });
-}
+const fresh = (name: string) => freshDir(ROOT, name);
 
 async function tensorboardScalars(dir: string): Promise<unknown[]> {
   const name = [...Deno.readDirSync(dir)].find((e) => e.name.includes("tfevents"))!.name;

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { cli, finish, spawn } from "../cli/helpers.ts";
-import { readMetrics, TIMING_FIELDS } from "../../runtime/train/run_dir.ts";
+import { readMetrics } from "../../runtime/train/run_dir.ts";
+import { fresh as freshDir, reproducible } from "./helpers.ts";
 import { checkpointPath, listCheckpoints } from "../../runtime/train/checkpoint.ts";
 import { readSafetensors } from "../../runtime/io/safetensors.ts";
 import { weightsResolver } from "../../runtime/cli/run.ts";
@@ -11,19 +12,7 @@ import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 const ROOT = ".cache/test-self-training";
 const EXPERIMENT = "tests/fixtures/tiny_daformer.ts";
 
-async function fresh(name: string): Promise<string> {
-  const dir = join(ROOT, name);
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  return dir;
-}
-
-async function reproducible(dir: string): Promise<unknown[]> {
-  return (await readMetrics(dir)).map((r) => {
-    const copy: Record<string, unknown> = { ...r };
-    for (const f of TIMING_FIELDS) delete copy[f];
-    return copy;
-  });
-}
+const fresh = (name: string) => freshDir(ROOT, name);
 
 let whole: string;
 

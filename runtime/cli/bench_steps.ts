@@ -1,0 +1,84 @@
+/**
+ * `deno task bench-steps EXP.ts... [--steps N] [--warmup W]`: the median milliseconds of one
+ * training step of each experiment's program on random inputs of its crop and batch size (all
+ * forward passes, self-training, backward and AdamW; data loading excluded), and each
+ * experiment's time relative to the first. Weights are random: the time does not depend on them.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { tf } from "../tf.ts";
+import { useBackend } from "../backend/mod.ts";
+import { compile } from "../compile/program.ts";
+import { buildNetworks, trainStep } from "../train/loop.ts";
+import { AdamW } from "../optim/adamw.ts";
+import { RandomStream } from "../random.ts";
+import { experimentName, loadExperiment, runMain, UsageError } from "./experiment_file.ts";
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs the benchmark and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { steps: { type: "string", default: "20" }, warmup: { type: "string", default: "3" } },
+  });
+  if (positionals.length === 0) {
+    throw new UsageError("usage: deno task bench-steps EXP.ts... [--steps N] [--warmup W]");
+  }
+  const steps = Number(values.steps), warmup = Number(values.warmup);
+  let first: number | undefined;
+  for (const path of positionals) {
+    const program = compile(await loadExperiment(path));
+    await useBackend(program.backend);
+    const random = {
+      ...program,
+      networks: program.networks.map((n) => ({ ...n, pretrained: "" })),
+    };
+    const networks = await buildNetworks(random, (r) => Promise.resolve(r));
+    const optimizer = new AdamW(networks.student.params.trainable(), program.optimizer);
+    const rng = new RandomStream(0);
+    const inputs = new Map<"source" | "target", { image: tf.Tensor4D; label?: tf.Tensor3D }>();
+    for (const plan of program.data.train) {
+      const [h, w] = plan.block.crop;
+      const n = program.data.batchSize;
+      inputs.set(plan.role, {
+        image: tf.tensor4d(rng.normalArray(n * h * w * 3), [n, h, w, 3]),
+        label: plan.labelled
+          ? tf.tensor3d(
+            Int32Array.from({ length: n * h * w }, () => rng.int(19)),
+            [n, h, w],
+            "int32",
+          )
+          : undefined,
+      });
+    }
+    const times: number[] = [];
+    for (let t = 0; t < warmup + steps; t++) {
+      const started = performance.now();
+      trainStep(random, networks, optimizer, inputs, t, rng);
+      if (t >= warmup) times.push(performance.now() - started);
+    }
+    const ms = median(times);
+    first ??= ms;
+    console.log(JSON.stringify({
+      experiment: experimentName(path),
+      backend: program.backend,
+      batch: program.data.batchSize,
+      passes: program.passes.map((p) => p.id),
+      msPerStep: Number(ms.toFixed(1)),
+      relative: Number((ms / first).toFixed(2)),
+    }));
+    for (const x of inputs.values()) tf.dispose([x.image, ...(x.label ? [x.label] : [])]);
+    for (const n of Object.values(networks)) n?.params.dispose();
+    optimizer.dispose();
+  }
+  return 0;
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));
