@@ -127,3 +127,20 @@ Deno.test("self-training experiments survive the canonical round trip", () => {
   assert.equal(synthia2cs.data.source.kind, "synthia");
   assert.equal(synthia2cs.evaluation.protocol, "16");
 });
+
+Deno.test("types reject misspelt and mistyped self-training fields", () => {
+  // Type-checked by `deno task check`: an unused @ts-expect-error would fail it.
+  // @ts-expect-error misspelt field
+  const a = () => emaTeacher({ treshold: 0.9 });
+  // @ts-expect-error not a confidence scope
+  const b = () => emaTeacher({ confidence: "pixel" });
+  // @ts-expect-error a teacher where mixing belongs
+  const c = () => extend(daformer, { mixing: emaTeacher() });
+  // @ts-expect-error not a batch a term can read
+  const d = () => crossEntropy({ on: "teacher" });
+  // At run time the same mistakes fail validation with their paths.
+  assert.deepEqual(issuesOf(() => extend(daformer, { teacher: a() })), ["teacher.treshold"]);
+  assert.deepEqual(issuesOf(() => extend(daformer, { teacher: b() })), ["teacher.confidence"]);
+  assert.deepEqual(issuesOf(c), ["mixing"]);
+  assert.deepEqual(issuesOf(() => extend(daformer, { losses: { mix: d() } })), ["losses.mix.on"]);
+});
