@@ -114,3 +114,16 @@ Deno.test("plan lists networks, shared passes, terms, groups and the kernel chec
   assert.match(result.stdout, /head +lr 0\.006 \(×10\), decay 0\.01 \(×1\)/);
   assert.match(result.stdout, /kernels: 'wasm' has all \d+ kernels and the \d+ gradients/);
 });
+
+Deno.test("the paper-scale DAFormer replicas pass show and plan without their datasets", async () => {
+  for (const file of ["experiments/gta2cs/daformer.ts", "experiments/synthia2cs/daformer.ts"]) {
+    const shown = await cli("show", [file]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /variant: "b5"/);
+    const plan = await cli("plan", [file]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /40000 iterations/);
+    assert.match(plan.stdout, /teacher@target:eval/);
+    assert.match(plan.stdout, /rare-class sampling \(T 0\.01, images with > 3000 px/);
+  }
+});
