@@ -1,123 +1,222 @@
 /**
- * Results tables over seeds: one row per experiment (name and hash), the mean ± standard
+ * Results tables over seeds: one row per experiment (name and hash), the mean ± sample standard
  * deviation of the final target mIoU over its seeds, each seed's value, and the mean per-class
- * IoU. `docs/results.md` is generated from finished run directories with these functions, never
- * typed by hand.
+ * IoU. `docs/results.md` is generated from finished run directories with these functions (by
+ * `deno task results`), never typed by hand.
+ *
+ * A run directory is `runs/<experiment>/<hash12>-s<seed>/` (see `runtime/train/run_dir.ts`):
+ * the experiment name is its parent's path under `runs/`, the hash and seed come from its name,
+ * `experiment.yaml` gives `run.iterations` and `run.seed`, and `metrics.jsonl` the evaluations.
  *
  * @module
  */
-import { basename, dirname, join, relative } from "node:path";
-import { readMetrics } from "../train/run_dir.ts";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+// The `yaml` package's browser build: its Node build reads LOG_TOKENS and LOG_STREAM from the
+// environment while parsing, which `deno task results` (no --allow-env) may not do. Same package,
+// version and API (types from the `yaml` import of deno.json).
+// @ts-types="yaml"
+import { parse } from "../../node_modules/yaml/browser/index.js";
+import { type MetricsRecord, readMetrics } from "../train/run_dir.ts";
 import { CLASS_NAMES } from "../data/labels.ts";
 
 /** What a finished (or partial) run contributes to a table. */
 export interface RunSummary {
-  /** The run directory. */
+  /** The run directory, as given. */
   dir: string;
-  /** Experiment name (`source_only`, `ablations/daformer_no_fd`). */
+  /** Experiment name: the parent's path under `runs/` (`source_only`, `gta2cs/daformer`). */
   name: string;
   /** First 12 hex digits of the experiment hash. */
   hash: string;
   /** Seed. */
   seed: number;
-  /** Iterations the experiment asks for. */
+  /** Iterations the experiment asks for (`run.iterations`). */
   iterations: number;
-  /** Iterations the run has logged. */
+  /** Iterations the run has logged (0 before its first log line). */
   done: number;
-  /** Target mIoU (0–1) of the final evaluation, undefined before it. */
+  /** Whether the run logged all its iterations and the final target evaluation. */
+  finished: boolean;
+  /** Target mIoU (0–1) of the final evaluation (at the last iteration), undefined before it. */
   mIoU?: number;
-  /** Per-class target IoU of the final evaluation (null where undefined). */
+  /** Per-class target IoU (0–1) of the final evaluation, by class name (null where undefined). */
   iou?: Record<string, number | null>;
-  /** Evaluation protocol. */
+  /** Evaluation protocol of the final evaluation (`19`, `16`, `13`). */
   protocol?: string;
-  /** Mean training speed over the run, iterations per second. */
-  itPerSec?: number;
+  /**
+   * Seconds spent in training steps, summed over the logged windows of every session
+   * (evaluations, start-up and pauses between sessions excluded); undefined without train lines.
+   */
+  trainSeconds?: number;
 }
 
 /** One row of a table: an experiment (name + hash) over its seeds. */
 export interface ResultRow {
   /** Experiment name. */
   name: string;
-  /** Hash prefix. */
+  /** Hash prefix (12 hex digits). */
   hash: string;
-  /** The runs, by seed. */
+  /** The runs, by ascending seed (finished or not). */
   runs: RunSummary[];
-  /** Mean target mIoU (0–1) of the finished runs. */
+  /** Every seed of the row, ascending. */
+  seeds: number[];
+  /** Number of finished seeds (those the statistics are over). */
+  n: number;
+  /** Mean final target mIoU (0–1) of the finished runs, NaN when none finished. */
   mean: number;
-  /** Sample standard deviation (n − 1), NaN for one run. */
+  /** Sample standard deviation (n − 1) of the finished runs' mIoU, NaN for fewer than two. */
   std: number;
-  /** Mean per-class IoU over the finished runs (null where no run defines it). */
+  /** Mean per-class IoU (0–1) over the finished runs (null where no run defines it). */
   iou: Record<string, number | null>;
+  /** Mean training time of the finished runs in seconds, undefined when unknown. */
+  trainSeconds?: number;
 }
 
-const RUN_DIR = /^([0-9a-f]{12})-s(\d+)$/;
+/** Options of {@link formatResultsTable}. */
+export interface TableOptions {
+  /** A `# title` line above the tables. */
+  title?: string;
+}
+
+const RUN_DIR_NAME = /^([0-9a-f]{12})-s(\d+)$/;
+const EXAMPLE = "runs/source_only/59dcf310459c-s0";
+
+type EvalRecord = Extract<MetricsRecord, { type: "eval" }>;
+
+/** The run directories directly inside `dir` (to suggest them when given an experiment folder). */
+async function childRuns(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory && RUN_DIR_NAME.test(entry.name)) names.push(entry.name);
+    }
+  } catch {
+    // Unreadable: no suggestion.
+  }
+  return names.sort();
+}
 
 /**
- * `run.iterations` of a canonical `experiment.yaml` (`dsl/canonical.ts` prints each section at
- * column 0 and its fields indented by two spaces), without a YAML parser.
+ * The experiment name of a run directory: its parent's path relative to `runsRoot` when inside
+ * it, else relative to the last `runs` folder on its path, else the parent's own name.
  */
-export function runIterations(yaml: string): number | undefined {
-  let inRun = false;
-  for (const line of yaml.split("\n")) {
-    if (/^\S/.test(line)) inRun = line === "run:";
-    else if (inRun) {
-      const match = /^ {2}iterations: (\d+)$/.exec(line);
-      if (match) return Number(match[1]);
-    }
-  }
-  return undefined;
+export function experimentNameOf(dir: string, runsRoot = "runs"): string {
+  const parent = dirname(resolve(dir));
+  const rel = relative(resolve(runsRoot), parent);
+  if (rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep)) return rel.split(sep).join("/");
+  const parts = parent.split(sep);
+  const at = parts.lastIndexOf("runs");
+  if (at >= 0 && at < parts.length - 1) return parts.slice(at + 1).join("/");
+  return basename(parent);
 }
 
-/** Reads what a table needs from one run directory; throws naming the directory when it is not one. */
+function notARunDir(dir: string, why: string): Error {
+  return new Error(
+    `${dir} is not a run directory: ${why}. A run directory is ` +
+      `runs/<experiment>/<hash12>-s<seed>/ with experiment.yaml and metrics.jsonl, e.g. ${EXAMPLE}.`,
+  );
+}
+
+/** The per-class IoU of an eval line by class name (also accepts a list indexed by trainId). */
+function iouByClass(iou: unknown): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  CLASS_NAMES.forEach((name, i) => {
+    const v = Array.isArray(iou)
+      ? iou[i]
+      : (typeof iou === "object" && iou !== null ? (iou as Record<string, unknown>)[name] : null);
+    out[name] = typeof v === "number" && Number.isFinite(v) ? v : null;
+  });
+  return out;
+}
+
+/**
+ * Reads what a table needs from one run directory. Throws an error naming the directory when it
+ * is not a run directory (missing, misnamed, no or broken `experiment.yaml`, seed mismatch).
+ */
 export async function readRunSummary(dir: string, runsRoot = "runs"): Promise<RunSummary> {
-  const match = RUN_DIR.exec(basename(dir));
-  let yaml: string;
+  dir = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
+  let info: Deno.FileInfo;
   try {
-    yaml = await Deno.readTextFile(join(dir, "experiment.yaml"));
-  } catch {
-    throw new Error(
-      `${dir} is not a run directory (no experiment.yaml). Give directories such as ` +
-        `runs/daformer/<hash>-s0, or experiment files with --seeds.`,
+    info = await Deno.stat(dir);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw notARunDir(dir, "it does not exist");
+    throw error;
+  }
+  if (!info.isDirectory) throw notARunDir(dir, "it is a file");
+  const match = RUN_DIR_NAME.exec(basename(resolve(dir)));
+  if (match === null) {
+    const children = await childRuns(dir);
+    throw notARunDir(
+      dir,
+      children.length > 0
+        ? `it is an experiment folder holding the runs ${children.join(", ")}; give those ` +
+          `(e.g. ${join(dir, children[0])}), one per seed`
+        : `its name is not <hash12>-s<seed>`,
     );
   }
-  if (match === null) {
-    throw new Error(`${dir}: a run directory is named <hash12>-s<seed>, e.g. 3f2a9c01b7de-s0.`);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, "experiment.yaml"));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw notARunDir(dir, "it has no experiment.yaml");
+    throw error;
   }
-  const iterations = runIterations(yaml);
-  if (iterations === undefined) {
-    throw new Error(`${dir}/experiment.yaml has no run.iterations; is it a UDA-Lab run?`);
+  let run: Record<string, unknown> | undefined;
+  try {
+    const doc = parse(text) as Record<string, unknown> | null;
+    const section = doc?.run;
+    if (typeof section === "object" && section !== null) run = section as Record<string, unknown>;
+  } catch (error) {
+    throw notARunDir(dir, `its experiment.yaml is not valid YAML (${(error as Error).message})`);
   }
-  const records = await readMetrics(dir);
+  const iterations = run?.iterations;
+  if (typeof iterations !== "number" || !Number.isInteger(iterations) || iterations < 1) {
+    throw notARunDir(dir, "its experiment.yaml has no run.iterations");
+  }
+  const seed = Number(match[2]);
+  if (run?.seed !== seed) {
+    throw new Error(
+      `${dir}: the directory name says seed ${seed} but its experiment.yaml has run.seed ` +
+        `${JSON.stringify(run?.seed)}; the directory was renamed or copied. Rename it back to ` +
+        `${match[1]}-s${run?.seed} or leave it out.`,
+    );
+  }
   let done = 0;
-  let final: Extract<(typeof records)[number], { type: "eval" }> | undefined;
-  let speed = 0, windows = 0;
-  for (const r of records) {
+  let final: EvalRecord | undefined;
+  let trainSeconds = 0, windows = 0, previous = 0;
+  for (const r of await readMetrics(dir)) {
+    if (typeof r.iter !== "number") continue;
     done = Math.max(done, r.iter);
     if (r.type === "train") {
-      speed += r.itPerSec;
-      windows++;
+      if (r.itPerSec > 0 && r.iter > previous) {
+        trainSeconds += (r.iter - previous) / r.itPerSec;
+        windows++;
+      }
+      previous = r.iter;
+    } else if (
+      r.type === "eval" && r.set === "targetVal" && r.iter === iterations &&
+      typeof r.mIoU === "number"
+    ) {
+      final = r; // The last one wins, should a run have logged its final evaluation twice.
     }
-    if (r.type === "eval" && r.set === "targetVal" && r.iter === iterations) final = r;
   }
-  const parent = dirname(dir);
-  const name = relative(runsRoot, parent).startsWith("..")
-    ? basename(parent)
-    : relative(runsRoot, parent);
+  const finished = done >= iterations && final !== undefined;
   return {
     dir,
-    name,
+    name: experimentNameOf(dir, runsRoot),
     hash: match[1],
-    seed: Number(match[2]),
+    seed,
     iterations,
     done,
-    mIoU: final?.mIoU,
-    iou: final?.iou,
-    protocol: final?.protocol,
-    itPerSec: windows > 0 ? speed / windows : undefined,
+    finished,
+    ...(finished
+      ? { mIoU: final!.mIoU, iou: iouByClass(final!.iou), protocol: String(final!.protocol) }
+      : {}),
+    ...(windows > 0 ? { trainSeconds } : {}),
   };
 }
 
-function meanStd(values: number[]): { mean: number; std: number } {
+/** Mean and sample standard deviation (n − 1; NaN below two values, both NaN for none). */
+export function meanStd(values: readonly number[]): { mean: number; std: number } {
+  if (values.length === 0) return { mean: NaN, std: NaN };
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = values.length < 2
     ? NaN
@@ -125,82 +224,152 @@ function meanStd(values: number[]): { mean: number; std: number } {
   return { mean, std };
 }
 
-/** Groups runs by (name, hash) in the order first seen; statistics over the finished ones. */
+/**
+ * Groups runs by (name, hash) in the order first given; statistics over the finished runs.
+ * Throws when one seed of an experiment is given twice (two directories would be averaged).
+ */
 export function summarise(runs: readonly RunSummary[]): ResultRow[] {
-  const rows = new Map<string, RunSummary[]>();
+  const groups = new Map<string, RunSummary[]>();
   for (const run of runs) {
     const key = `${run.name}\u0000${run.hash}`;
-    if (!rows.has(key)) rows.set(key, []);
-    rows.get(key)!.push(run);
-  }
-  return [...rows.values()].map((group) => {
-    const sorted = [...group].sort((a, b) => a.seed - b.seed);
-    const finished = sorted.filter((r) => r.mIoU !== undefined);
-    const { mean, std } = finished.length === 0
-      ? { mean: NaN, std: NaN }
-      : meanStd(finished.map((r) => r.mIoU!));
-    const iou: Record<string, number | null> = {};
-    for (const name of CLASS_NAMES) {
-      const values = finished.map((r) => r.iou?.[name]).filter((v): v is number =>
-        typeof v === "number"
+    const group = groups.get(key) ?? [];
+    const twin = group.find((r) => r.seed === run.seed);
+    if (twin !== undefined) {
+      throw new Error(
+        `seed ${run.seed} of ${run.name} (${run.hash}) is given twice: ${twin.dir} and ${run.dir}; ` +
+          `give each run once.`,
       );
-      iou[name] = values.length === 0 ? null : meanStd(values).mean;
     }
-    return { name: group[0].name, hash: group[0].hash, runs: sorted, mean, std, iou };
+    group.push(run);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((group) => {
+    const sorted = [...group].sort((a, b) => a.seed - b.seed);
+    const finished = sorted.filter((r) => r.finished && r.mIoU !== undefined);
+    const { mean, std } = meanStd(finished.map((r) => r.mIoU!));
+    const iou: Record<string, number | null> = {};
+    for (const cls of CLASS_NAMES) {
+      const values = finished.map((r) => r.iou?.[cls]).filter((v): v is number =>
+        typeof v === "number" && Number.isFinite(v)
+      );
+      iou[cls] = values.length === 0 ? null : meanStd(values).mean;
+    }
+    const times = finished.map((r) => r.trainSeconds).filter((v): v is number => v !== undefined);
+    return {
+      name: group[0].name,
+      hash: group[0].hash,
+      runs: sorted,
+      seeds: sorted.map((r) => r.seed),
+      n: finished.length,
+      mean,
+      std,
+      iou,
+      ...(times.length > 0 ? { trainSeconds: meanStd(times).mean } : {}),
+    };
   });
 }
 
-const pct = (v: number | null | undefined) =>
-  v === null || v === undefined || !Number.isFinite(v) ? "—" : (100 * v).toFixed(1);
+/** A 0–1 value as a percentage with one decimal; "—" for null, undefined and NaN. */
+export function percent(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? "—" : (100 * v).toFixed(1);
+}
 
-/** The tables as markdown: mIoU over seeds, then per-class IoU. */
-export function formatResultsTable(rows: readonly ResultRow[]): string {
+/** Seconds as `42 s`, `5.3 min` or `2.1 h`. */
+export function duration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return "—";
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+const SHARED_NAME = "†";
+const UNFINISHED = "‡";
+
+/** Escapes what would break a table cell. */
+const cell = (text: string) => text.replace(/\|/g, "\\|");
+
+/**
+ * The tables as markdown: target mIoU over seeds (one row per experiment, in the order of
+ * `rows`), then the mean per-class IoU, then footnotes. Values are percentages with one decimal.
+ */
+export function formatResultsTable(
+  rows: readonly ResultRow[],
+  options: TableOptions = {},
+): string {
   const lines: string[] = [];
-  const protocols = new Set(rows.flatMap((r) => r.runs.map((x) => x.protocol)).filter(Boolean));
+  if (options.title !== undefined && options.title.trim() !== "") {
+    lines.push(`# ${options.title.trim()}`, "");
+  }
+  const hashesOf = new Map<string, string[]>();
+  for (const row of rows) hashesOf.set(row.name, [...(hashesOf.get(row.name) ?? []), row.hash]);
+  const shared = (row: ResultRow) => hashesOf.get(row.name)!.length > 1;
+  const label = (row: ResultRow) => cell(row.name) + (shared(row) ? ` ${SHARED_NAME}` : "");
+  const seeds = [...new Set(rows.flatMap((r) => r.seeds))].sort((a, b) => a - b);
+  const protocols = new Set(
+    rows.flatMap((r) => r.runs.map((x) => x.protocol)).filter((p): p is string => p !== undefined),
+  );
+  const mixed = protocols.size > 1;
+  const protocolOf = (row: ResultRow) =>
+    [...new Set(row.runs.map((r) => r.protocol).filter((p) => p !== undefined))].join("/") || "—";
+  const anyPartial = rows.some((r) => r.runs.some((x) => !x.finished));
+
   lines.push(
-    `Target mIoU (%, ${[...protocols].join("/") || "19"}-class protocol) of the final ` +
-      `evaluation: mean ± sample standard deviation over seeds.`,
+    `Target mIoU (%) of the final evaluation (targetVal at the last iteration)` +
+      (mixed ? "" : `, ${[...protocols][0] ?? "19"}-class protocol`) +
+      `: mean ± sample standard deviation (n − 1) over the finished seeds ("—" for one seed), ` +
+      `then each seed's value.`,
     "",
-    "| experiment | hash | seeds | target mIoU | per seed | it/s |",
-    "|---|---|---|---|---|---|",
+    `| experiment | hash | seeds | target mIoU |${mixed ? " protocol |" : ""}` +
+      seeds.map((s) => ` s${s} |`).join("") + " train time |",
+    `|---|---|---:|---:|${mixed ? "---|" : ""}` + seeds.map(() => "---:|").join("") + "---:|",
   );
   for (const row of rows) {
-    const partial = row.runs.filter((r) => r.mIoU === undefined);
-    const perSeed = row.runs.map((r) =>
-      r.mIoU === undefined
-        ? `s${r.seed}: (${r.done}/${r.iterations} it)`
-        : `s${r.seed}: ${pct(r.mIoU)}`
-    ).join(", ");
-    const speeds = row.runs.map((r) => r.itPerSec).filter((v): v is number => v !== undefined);
-    const speed = speeds.length === 0
-      ? "—"
-      : (speeds.reduce((a, b) => a + b, 0) / speeds.length).toFixed(2);
-    const finished = row.runs.length - partial.length;
+    const unfinished = row.runs.length - row.n;
+    const perSeed = seeds.map((s) => {
+      const run = row.runs.find((r) => r.seed === s);
+      if (run === undefined) return "";
+      return run.finished ? percent(run.mIoU) : `${UNFINISHED} ${run.done}/${run.iterations} it`;
+    });
     lines.push(
-      `| ${row.name} | \`${row.hash}\` | ${finished}${
-        partial.length > 0 ? ` (+${partial.length} unfinished)` : ""
-      } | ` +
-        `**${pct(row.mean)}** ± ${pct(row.std)} | ${perSeed} | ${speed} |`,
+      `| ${label(row)} | \`${row.hash}\` | ${row.n}${
+        unfinished > 0 ? ` (+${unfinished} unfinished)` : ""
+      } | ${percent(row.mean)} ± ${percent(row.std)} |${mixed ? ` ${protocolOf(row)} |` : ""}` +
+        perSeed.map((v) => ` ${v} |`).join("") + ` ${duration(row.trainSeconds)} |`,
     );
   }
-  const names = new Map<string, number>();
-  rows.forEach((r) => names.set(r.name, (names.get(r.name) ?? 0) + 1));
-  if ([...names.values()].some((n) => n > 1)) {
-    lines.push(
-      "",
-      "Rows with the same name and different hashes are different experiment definitions " +
-        "(a file changed between runs); they are never averaged together.",
+
+  const notes: string[] = [];
+  const sharedNames = [...hashesOf].filter(([, hashes]) => hashes.length > 1);
+  if (sharedNames.length > 0) {
+    notes.push(
+      `${SHARED_NAME} ` + sharedNames.map(([name, hashes]) =>
+        `\`${name}\` appears with ${hashes.length} hashes (${
+          hashes.map((h) => `\`${h}\``).join(", ")
+        })`
+      ).join("; ") +
+        `: the experiment's definition changed between these runs, so each hash is a separate ` +
+        `row and their seeds are never averaged together.`,
     );
   }
+  if (anyPartial) {
+    notes.push(
+      `${UNFINISHED} Unfinished run (iterations done/asked); left out of the mean, the standard ` +
+        `deviation and the per-class IoU. Resume it with \`deno task run\`.`,
+    );
+  }
+  if (notes.length > 0) lines.push("", ...notes.flatMap((n, i) => (i === 0 ? [n] : ["", n])));
+
+  const column = (row: ResultRow) => cell(row.name) + (shared(row) ? ` (\`${row.hash}\`)` : "");
   lines.push(
     "",
-    "Per-class target IoU (%), mean over the finished seeds:",
+    `Per-class target IoU (%) of the final evaluation, mean over the finished seeds ` +
+      `("—" where no seed defines the class):`,
     "",
-    `| class | ${rows.map((r) => r.name).join(" | ")} |`,
-    `|---|${rows.map(() => "---").join("|")}|`,
+    `| class |${rows.map((r) => ` ${column(r)} |`).join("")}`,
+    `|---|${rows.map(() => "---:|").join("")}`,
   );
   for (const cls of CLASS_NAMES) {
-    lines.push(`| ${cls} | ${rows.map((r) => pct(r.iou[cls])).join(" | ")} |`);
+    lines.push(`| ${cls} |${rows.map((r) => ` ${percent(r.iou[cls])} |`).join("")}`);
   }
   return lines.join("\n") + "\n";
 }
