@@ -31,4 +31,6 @@ printf '%s\n' "${queue[@]}" | xargs -P "$jobs" -L 1 sh -c '
   log=".cache/logs/$(basename "$0" .ts)-s$1.log"
   node_modules/deno/deno task run "$0" --seed "$1" > "$log" 2>&1 || echo "failed: $0 seed $1 (see $log)"
 '
-node_modules/deno/deno task results "${experiments[@]}" --seeds 0,1,2 --out docs/results.md
+# The title records how the runs shared the machine: the train-time column depends on it.
+node_modules/deno/deno task results "${experiments[@]}" --seeds 0,1,2 --out docs/results.md \
+  --title "CPU-scale results: wasm backend, $jobs runs at a time on $(nproc) cores"

@@ -13,6 +13,7 @@
  * @module
  */
 import { join } from "node:path";
+import { exists } from "../io/exists.ts";
 import { compile } from "../compile/program.ts";
 import { FINAL_WEIGHTS, train } from "../train/loop.ts";
 import { runDirectory } from "../train/run_dir.ts";
@@ -25,16 +26,6 @@ import {
   runMain,
   UsageError,
 } from "./experiment_file.ts";
-
-/** True when `path` exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A resolver of weights references: experiment files become their finished run's weights,

@@ -13,14 +13,15 @@
  * @module
  */
 import { join } from "node:path";
+import { exists } from "../io/exists.ts";
 import { tf } from "../tf.ts";
 import { RandomStream } from "../random.ts";
 import { backendInfo, useBackend } from "../backend/mod.ts";
 import { createSegmentor, type Segmentor, type SegmentorOutput } from "../nn/segmentor.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { learningRate } from "../optim/schedule.ts";
-import { readSafetensors } from "../io/safetensors.ts";
-import { formatLoadReport, loadTorchWeights } from "../io/torch_weights.ts";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
+import { exportTorchWeights, formatLoadReport, loadTorchWeights } from "../io/torch_weights.ts";
 import { type LoadedSample, SampleLoader } from "../data/prefetch/loader.ts";
 import { canonicalJson, showExperiment } from "../../dsl/mod.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -40,8 +41,6 @@ import { classMixMasks, mixBatch } from "../strategies/class_mix.ts";
 import { strongAugment } from "../strategies/strong_augment.ts";
 import { rareClassPlan } from "../strategies/rare_class.ts";
 import { sourceClassStats } from "./class_stats_cache.ts";
-import { exportTorchWeights } from "../io/torch_weights.ts";
-import { writeSafetensors } from "../io/safetensors.ts";
 import {
   type Checkpoint,
   checkpointPath,
@@ -602,15 +601,6 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
     for (const loader of loaders) loader.close();
     log.close();
     for (const network of Object.values(networks)) network?.params.dispose();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -18,7 +18,11 @@ const DACS = {
   blurSigma: [0.15, 1.15] as const,
 };
 
-function batch(seed: number, n = 2, h = 12, w = 16): Float32Array[] {
+// 52×64 images: DACS's kernel is the largest odd size ≤ ⌈0.1·size⌉, so 5×7 here. Smaller images
+// (under 30 px) get a 1-tap kernel and the blur would be the identity, untested.
+const [H, W] = [52, 64];
+
+function batch(seed: number, n = 2, h = H, w = W): Float32Array[] {
   const rng = new RandomStream(seed);
   return Array.from(
     { length: n },
@@ -28,7 +32,7 @@ function batch(seed: number, n = 2, h = 12, w = 16): Float32Array[] {
 
 Deno.test("strong augmentation = the CPU jitter then blur, per image, with the same draws", async () => {
   await useBackend("cpu");
-  const [h, w] = [12, 16];
+  const [h, w] = [H, W];
   const images = batch(1, 2, h, w);
   const input = tf.tensor4d(Float32Array.from(images.flatMap((x) => [...x])), [2, h, w, 3]);
   // Probabilities 1: both operations run; replay the stream by hand.
@@ -60,7 +64,7 @@ Deno.test("strong augmentation = the CPU jitter then blur, per image, with the s
 Deno.test("strong augmentation: probability 0 is the identity; the same stream repeats", async () => {
   await useBackend("cpu");
   const images = batch(2);
-  const input = tf.tensor4d(Float32Array.from(images.flatMap((x) => [...x])), [2, 12, 16, 3]);
+  const input = tf.tensor4d(Float32Array.from(images.flatMap((x) => [...x])), [2, H, W, 3]);
   const never = { ...DACS, jitterProbability: 0, blurProbability: 0 };
   const same = strongAugment(input, never, new RandomStream(3));
   assert.deepEqual(await same.data(), await input.data());
@@ -76,4 +80,51 @@ Deno.test("strong augmentation: probability 0 is the identity; the same stream r
   }
   assert.ok(Math.abs(jittered / 2000 - 0.8) < 0.03 && Math.abs(blurred / 2000 - 0.5) < 0.03);
   tf.dispose([input, same, a, b]);
+});
+
+/** Mean squared difference between horizontally and vertically adjacent pixels. */
+function roughness(data: Float32Array | Int32Array | Uint8Array, h: number, w: number): number {
+  let sum = 0, count = 0;
+  for (let y = 0; y < h - 1; y++) {
+    for (let x = 0; x < w - 1; x++) {
+      for (let c = 0; c < 3; c++) {
+        const at = (y * w + x) * 3 + c;
+        sum += (data[at + 3] - data[at]) ** 2 + (data[at + w * 3] - data[at]) ** 2;
+        count += 2;
+      }
+    }
+  }
+  return sum / count;
+}
+
+Deno.test("strong augmentation: the blur alone smooths each image and keeps its mean colour", async () => {
+  await useBackend("cpu");
+  const images = batch(5);
+  const input = tf.tensor4d(Float32Array.from(images.flatMap((x) => [...x])), [2, H, W, 3]);
+  const blurOnly = {
+    ...DACS,
+    jitterProbability: 0,
+    blurProbability: 1,
+    blurSigma: [1, 1] as const,
+  };
+  const out = strongAugment(input, blurOnly, new RandomStream(6));
+  const got = await out.data() as Float32Array;
+  const size = H * W * 3;
+  for (let k = 0; k < 2; k++) {
+    const before = images[k];
+    const after = got.subarray(k * size, (k + 1) * size);
+    // Uniform noise has adjacent differences of variance 2σ²; a σ = 1 Gaussian (5×7 taps)
+    // removes most of it, so the roughness must drop by far more than a rounding change would.
+    assert.ok(
+      roughness(after, H, W) < 0.5 * roughness(before, H, W),
+      `image ${k}: roughness ${roughness(after, H, W)} vs ${roughness(before, H, W)}`,
+    );
+    // A normalised kernel with reflect borders keeps each channel's mean close to the input's.
+    for (let c = 0; c < 3; c++) {
+      let a = 0, b = 0;
+      for (let i = c; i < size; i += 3) (a += before[i]), (b += after[i]);
+      assert.ok(Math.abs(a - b) / (H * W) < 0.02, `image ${k} channel ${c}: mean moved`);
+    }
+  }
+  tf.dispose([input, out]);
 });
