@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { join, relative, resolve } from "node:path";
+import { exists } from "../io/exists.ts";
 import { canonicalize, diffExperiments, formatChanges } from "../../dsl/mod.ts";
 import {
   applyFlags,
@@ -36,12 +37,7 @@ async function checkoutRevision(rev: string): Promise<string> {
   }
   const commit = new TextDecoder().decode(parsed.stdout).trim();
   const folder = join(".cache", "rev", commit);
-  try {
-    await Deno.stat(join(folder, ".complete"));
-    return folder;
-  } catch {
-    // Not extracted yet.
-  }
+  if (await exists(join(folder, ".complete"))) return folder;
   await Deno.mkdir(folder, { recursive: true });
   const archive = await git(["archive", "--format=tar", commit]);
   if (!archive.success) {
@@ -73,9 +69,7 @@ export async function main(args: string[]): Promise<number> {
     }
     const folder = await checkoutRevision(values.rev);
     const path = join(folder, relative(resolve("."), resolve(positionals[0])));
-    try {
-      await Deno.stat(path);
-    } catch {
+    if (!(await exists(path))) {
       throw new UsageError(`${positionals[0]} does not exist at revision ${values.rev}.`);
     }
     before = await loadForeignExperiment(path, `${positionals[0]}@${values.rev}`);

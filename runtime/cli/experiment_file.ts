@@ -8,6 +8,7 @@
 import { basename, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
+import { exists } from "../io/exists.ts";
 import {
   applyOverrides,
   canonicalize,
@@ -33,9 +34,7 @@ export function experimentName(path: string): string {
 }
 
 async function importDefault(path: string): Promise<unknown> {
-  try {
-    await Deno.stat(path);
-  } catch {
+  if (!(await exists(path))) {
     throw new UsageError(
       `${path}: no such experiment file. Give the path of a .ts file whose ` +
         `default export is an experiment, e.g. experiments/source_only.ts.`,

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { experimentHash } from "../../dsl/mod.ts";
 import { runDirectory } from "../train/run_dir.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { exists } from "../io/exists.ts";
 import {
   formatResultsTable,
   readRunSummary,
@@ -110,7 +111,7 @@ export async function main(args: string[]): Promise<number> {
     const name = experimentName(item);
     for (const seed of seeds) {
       const dir = runDirectory("runs", name, hash, seed);
-      const started = await Deno.stat(dir).then(() => true, () => false);
+      const started = await exists(dir);
       add(
         started ? await read(dir) : {
           dir,
