@@ -146,6 +146,7 @@ export {
 export {
   applyPipeline,
   chooseExample,
+  epochPermutation,
   loadSample,
   type PipelineSpec,
   type Processed,

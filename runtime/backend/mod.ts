@@ -7,7 +7,8 @@
  * - `tensorflow`: `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`, imported on demand.
  * - `cpu`: tfjs's pure-JavaScript backend, the reference the others are tested against.
  *
- * Every backend gets our dilation-aware convolution gradients (`gradients.ts`).
+ * Every backend gets our dilation-aware convolution gradients (`gradients.ts`) and the exact
+ * bilinear-resize gradient (`resize_gradient.ts`; tfjs's ignores `halfPixelCenters`).
  *
  * @module
  */
@@ -16,6 +17,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
 import { registerConvolutionGradients } from "./gradients.ts";
+import { registerResizeGradient } from "./resize_gradient.ts";
 
 /** Names a user may pass to `--backend`. */
 export type BackendName = "wasm" | "webgpu" | "tensorflow" | "cpu";
@@ -35,6 +37,18 @@ export interface BackendInfo {
 
 registerWasmTrainingKernels();
 registerConvolutionGradients();
+registerResizeGradient();
+
+/**
+ * Kernels whose gradient UDA-Lab registers in place of tfjs's. `tests/backend/
+ * finite_difference_test.ts` requires a finite-difference case for each, so a new registration
+ * fails the tests until it is covered.
+ */
+export const OUR_GRADIENTS: readonly string[] = [
+  "Conv2D",
+  "DepthwiseConv2dNative",
+  "ResizeBilinear",
+];
 
 let current: BackendInfo | undefined;
 

@@ -269,7 +269,12 @@ export function compile(experiment: Experiment): Program {
       exportName: "openDataset",
       options: datasetRequest(experiment.data[role]),
     },
-    pipeline: pipelineOf(experiment.data[role]),
+    pipeline: {
+      ...pipelineOf(experiment.data[role]),
+      // Under rare-class sampling the reference draws the target uniformly at random
+      // (daformer_hrda_mic.md §3); otherwise each stream reads a permutation per epoch.
+      order: role === "target" && experiment.data.sampling !== undefined ? "random" : "shuffle",
+    },
     labelled: labelled.has(role),
     ...(role === "source" && experiment.data.sampling !== undefined
       ? { sampling: experiment.data.sampling }

@@ -82,8 +82,57 @@ Deno.test("RCS draws classes with P(c) and images uniformly among the class's ca
   assert.ok(Math.abs(share("5:2") - 5 / 7) < 0.015, `${share("5:2")}`);
   assert.ok(Math.abs(share("0:0") - 1 / 7) < 0.015, `${share("0:0")}`);
   assert.ok(Math.abs(share("0:1") - 1 / 7) < 0.015, `${share("0:1")}`);
-  const uniform = { ...spec, rareClass: undefined };
-  assert.deepEqual(chooseExample(uniform, 23, 10, new RandomStream(1)), { index: 3 });
+});
+
+Deno.test("uniform sampling reads a new permutation of the dataset each epoch, per loader seed", () => {
+  const spec: PipelineSpec = {
+    resize: { kind: "none" },
+    crop: { width: 4, height: 4 },
+    catMaxRatio: 1,
+    flip: 0,
+  };
+  const size = 7;
+  const epoch = (seed: number, e: number) =>
+    Array.from(
+      { length: size },
+      (_, k) => chooseExample(spec, e * size + k, size, sampleStream(seed, k), seed).index,
+    );
+  const orders = [0, 1, 2].map((e) => epoch(11, e));
+  for (const order of orders) {
+    assert.deepEqual(
+      [...order].sort(),
+      [0, 1, 2, 3, 4, 5, 6],
+      "each epoch reads every example once",
+    );
+  }
+  assert.notDeepEqual(orders[0], orders[1], "epochs differ");
+  assert.notDeepEqual(orders[0], [0, 1, 2, 3, 4, 5, 6], "not file order");
+  assert.notDeepEqual(epoch(12, 0), orders[0], "the order depends on the loader seed");
+  assert.deepEqual(epoch(11, 1), orders[1], "deterministic per seed");
+  // Independent of the per-sample stream: the permutation comes from the loader seed only.
+  assert.equal(
+    chooseExample(spec, 3, size, new RandomStream(99), 11).index,
+    orders[0][3],
+  );
+});
+
+Deno.test("order random draws uniformly with replacement from the sample's stream", () => {
+  const spec: PipelineSpec = {
+    resize: { kind: "none" },
+    crop: { width: 4, height: 4 },
+    catMaxRatio: 1,
+    flip: 0,
+    order: "random",
+  };
+  const counts = new Array(5).fill(0);
+  const n = 5000;
+  for (let i = 0; i < n; i++) counts[chooseExample(spec, i, 5, sampleStream(4, i), 4).index]++;
+  for (const c of counts) assert.ok(Math.abs(c / n - 0.2) < 0.03, `${counts}`);
+  const first = Array.from(
+    { length: 5 },
+    (_, i) => chooseExample(spec, i, 5, sampleStream(4, i), 4).index,
+  );
+  assert.notDeepEqual([...first].sort(), [0, 1, 2, 3, 4], "with replacement: an epoch may repeat");
 });
 
 Deno.test("RCS re-crops until the crop holds more than minCropPixels of the drawn class", async () => {

@@ -21,6 +21,7 @@ import {
 } from "../../runtime/data/transforms/photometric.ts";
 import {
   applyPipeline,
+  epochPermutation,
   type PipelineSpec,
   sampleStream,
 } from "../../runtime/data/transforms/pipeline.ts";
@@ -192,14 +193,16 @@ Deno.test("a pipeline is deterministic per (seed, index) and workers give the in
       assert.deepEqual(a[k].label, b[k].label);
       assert.equal(a[k].name, b[k].name);
     }
-    assert.equal(a[4].name, "test-2", "indices wrap around the source");
+    // Sample 9 is position 2 of epoch 1: a new permutation of the 7 examples.
+    assert.equal(a[4].name, `test-${epochPermutation(5, 1, 7)[2]}`, "epochs wrap around");
     assert.notDeepEqual(a[0].image, a[1].image);
     const batches = pooled.batches(0, 2);
     const first = (await batches.next()).value as LoadedSample[];
-    assert.deepEqual(first.map((s) => s.name), ["test-0", "test-1"]);
+    const order = epochPermutation(5, 0, 7);
+    assert.deepEqual(first.map((s) => s.name), [`test-${order[0]}`, `test-${order[1]}`]);
     assert.deepEqual(first[1].label, a[1].label);
     const again = applyPipeline(
-      await (await import("./test_source.ts")).createSource(SOURCE.options).get(3),
+      await (await import("./test_source.ts")).createSource(SOURCE.options).get(order[3]),
       SPEC,
       sampleStream(5, 3),
     );
@@ -218,8 +221,15 @@ Deno.test("an error in a worker reaches the caller with the sample's name", asyn
     workers: 1,
   });
   try {
-    await assert.rejects(() => loader.get(4), /sample 4: cannot decode test-4\.png/);
-    assert.equal((await loader.get(5)).name, "test-5", "the worker keeps serving");
+    // The sample that reads example 4 under the loader's first-epoch permutation.
+    const order = [...epochPermutation(1, 0, 7)];
+    const failing = order.indexOf(4);
+    await assert.rejects(
+      () => loader.get(failing),
+      new RegExp(`sample ${failing}: cannot decode test-4\\.png`),
+    );
+    const next = (failing + 1) % 7;
+    assert.equal((await loader.get(next)).name, `test-${order[next]}`, "the worker keeps serving");
   } finally {
     loader.close();
   }

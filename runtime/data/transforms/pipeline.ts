@@ -26,8 +26,15 @@ export interface PipelineSpec {
   catMaxRatio: number;
   /** Horizontal-flip probability (0.5). */
   flip: number;
-  /** Rare-class sampling: which image each sample index reads (uniform by index when absent). */
+  /** Rare-class sampling: which image each sample index reads (see `order` when absent). */
   rareClass?: RareClassPlan;
+  /**
+   * Without rare-class sampling: `shuffle` (default) reads a fresh permutation of the dataset
+   * each epoch, drawn from the loader seed, as mmseg's shuffled sampler does; `random` draws
+   * each sample uniformly with replacement, as the reference draws the target image when the
+   * source is rare-class sampled (`np.random.choice(len(target))`).
+   */
+  order?: "shuffle" | "random";
 }
 
 /**
@@ -70,19 +77,49 @@ export interface SampleChoice {
   rareClass?: number;
 }
 
+/** The permutations of the last few epochs, by (seed, epoch, size): each costs O(size) once. */
+const epochOrders = new Map<string, Uint32Array>();
+
 /**
- * Which example sample `sampleIndex` reads: `sampleIndex mod size`, or with rare-class sampling
- * a class c ~ P and a uniformly chosen candidate image of c (the sample index only seeds it, as
- * the reference ignores the index).
+ * The order in which epoch `epoch` reads a dataset of `size` examples: a permutation drawn from
+ * the loader seed alone, so every worker (and a resumed run) computes the same one.
+ */
+export function epochPermutation(seed: number, epoch: number, size: number): Uint32Array {
+  const key = `${seed}:${epoch}:${size}`;
+  let order = epochOrders.get(key);
+  if (order === undefined) {
+    const rng = new RandomStream(seed).fork(`epoch:${epoch}`);
+    order = Uint32Array.from({ length: size }, (_, i) => i);
+    for (let i = size - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    if (epochOrders.size >= 8) epochOrders.delete(epochOrders.keys().next().value!);
+    epochOrders.set(key, order);
+  }
+  return order;
+}
+
+/**
+ * Which example sample `sampleIndex` reads. Without rare-class sampling: position
+ * `sampleIndex mod size` of epoch ⌊sampleIndex / size⌋'s permutation of the loader seed
+ * (`order: "shuffle"`), or a uniform draw from the sample's own stream (`order: "random"`).
+ * With rare-class sampling: a class c ~ P and a uniformly chosen candidate image of c (the
+ * sample index only seeds it, as the reference ignores the index).
  */
 export function chooseExample(
   spec: PipelineSpec,
   sampleIndex: number,
   size: number,
   rng: RandomStream,
+  loaderSeed = 0,
 ): SampleChoice {
   const plan = spec.rareClass;
-  if (plan === undefined) return { index: sampleIndex % size };
+  if (plan === undefined) {
+    if (spec.order === "random") return { index: rng.int(size) };
+    const epoch = Math.floor(sampleIndex / size);
+    return { index: epochPermutation(loaderSeed, epoch, size)[sampleIndex % size] };
+  }
   // Classes without candidate images are never drawn: P is renormalised over the others.
   const weights = plan.probabilities.map((p, i) => (plan.candidates[i].length > 0 ? p : 0));
   let u = rng.next() * weights.reduce((a, w) => a + w, 0);
@@ -115,7 +152,7 @@ export async function loadSample(
   sampleIndex: number,
 ): Promise<Processed & { name: string }> {
   const rng = sampleStream(seed, sampleIndex);
-  const choice = chooseExample(spec, sampleIndex, source.size, rng);
+  const choice = chooseExample(spec, sampleIndex, source.size, rng, seed);
   const example = await source.get(choice.index);
   let sample = applyPipeline(example, spec, rng);
   if (choice.rareClass !== undefined && sample.label !== undefined) {
