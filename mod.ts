@@ -33,6 +33,7 @@ export {
   parseModelSpec,
   type Segmentor,
   type SegmentorOptions,
+  type ModelOutputs,
   type SegmentorOutput,
 } from "./runtime/nn/segmentor.ts";
 export { crossEntropy, type CrossEntropyOptions } from "./runtime/losses/cross_entropy.ts";
@@ -167,21 +168,41 @@ export { confusionFromTensors } from "./runtime/eval/confusion_tensor.ts";
 export { colourise, writePredictionStrip } from "./runtime/eval/colourise.ts";
 /** The experiment language (also importable alone, without TensorFlow.js, from `dsl/mod.ts`). */
 export * as dsl from "./dsl/mod.ts";
-export { compile, type Program, stepFlops } from "./runtime/compile/program.ts";
+export { compile, type Program, stepFlops, viewCrop } from "./runtime/compile/program.ts";
 export { checkKernels, type KernelUse } from "./runtime/compile/kernels.ts";
+/** The plug-in interface: what a block's runtime module declares (docs/architecture.md). */
+export * from "./runtime/blocks/mod.ts";
 export {
-  buildNetwork,
-  buildNetworks,
+  countParams,
+  loadPretrainedEncoder,
+  type SegmentorArchitecture,
+  segmentorArchitecture,
+  type SegmentorNetwork,
+  segmentorNetwork,
+} from "./runtime/blocks/model.ts";
+export { FINAL_WEIGHTS, train, type TrainOptions, type TrainResult } from "./runtime/train/loop.ts";
+export {
   DivergedError,
-  FINAL_WEIGHTS,
   type Networks,
-  train,
-  type TrainOptions,
-  type TrainResult,
+  type StepInputs,
+  trainableParams,
   trainStep,
-} from "./runtime/train/loop.ts";
-export { type EvalResult, evaluate, loadEvalSet } from "./runtime/train/evaluate.ts";
-export { type MetricsRecord, readMetrics, runDirectory } from "./runtime/train/run_dir.ts";
+} from "./runtime/train/step.ts";
+export {
+  buildNetworks,
+  checkpointedStores,
+  disposeNetworks,
+  exportedWeights,
+} from "./runtime/train/networks.ts";
+export { disposeViews, TrainingData } from "./runtime/train/data.ts";
+export {
+  type EvalResult,
+  evaluate,
+  loadEvalSet,
+  predictLogits,
+} from "./runtime/eval/evaluate.ts";
+export { type MetricsRecord, readMetrics } from "./runtime/report/metrics_log.ts";
+export { runDirectory } from "./runtime/train/run_dir.ts";
 export { readCheckpoint, restoreParams } from "./runtime/train/checkpoint.ts";
 export { writeReport } from "./runtime/report/report.ts";
 export { decodeEventFile, ScalarEventWriter } from "./runtime/report/tfevents.ts";

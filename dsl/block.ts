@@ -7,10 +7,12 @@
  * @module
  */
 import { checkValue, type Field, type Schema } from "./schema.ts";
+import type { Issue } from "./issues.ts";
+import type { Experiment } from "./experiment.ts";
 
 /** Any block: a kind plus its parameters. */
 export interface AnyBlock {
-  /** The block's kind, e.g. `crossEntropy`. */
+  /** The block's kind (the name of its factory). */
   readonly kind: string;
 }
 
@@ -20,7 +22,18 @@ export type Block<K extends string, P> = Readonly<{ kind: K } & P>;
 /** The parameters a factory accepts: any subset, nested blocks as blocks. */
 export type BlockParams<P> = Partial<P>;
 
-/** How a block kind is defined. */
+/** Where a block sits, for its {@linkcode BlockDefinition.check}. */
+export interface CheckContext {
+  /** The whole experiment, already valid section by section and field by field. */
+  readonly experiment: Experiment;
+  /** The block's dotted path: `losses.ce`, `data.source`, `model.encoder`, `teacher`. */
+  readonly path: string;
+}
+
+/**
+ * How a block kind is defined. Everything the language needs to know about a kind lives here, in
+ * the kind's own file, so validation, `extend` and `--set` stay generic over kinds.
+ */
 export interface BlockDefinition<K extends string = string, P = unknown> {
   /** The kind. */
   readonly kind: K;
@@ -30,6 +43,25 @@ export interface BlockDefinition<K extends string = string, P = unknown> {
   readonly schema: Schema<P>;
   /** One line on what the block is, for `show --help`-style listings and errors. */
   readonly summary: string;
+  /**
+   * When true, this block with its published defaults fills a required place of its family
+   * that an experiment leaves out (`optimizer`, `schedule`, `evaluation`, ...). At most one kind
+   * per family.
+   */
+  readonly familyDefault?: boolean;
+  /**
+   * What field schemas cannot see: requirements on other blocks (a term that reads pseudo-labels
+   * needs a teacher; a crop must fit the resized image). Called for every block in the tree once
+   * the tree is valid field by field; returns the problems, each with its path (usually below
+   * `context.path`) and the fix.
+   */
+  check?(block: Block<K, P>, context: CheckContext): readonly Issue[];
+  /**
+   * Loss terms only: the views (named inputs of a step) the term reads, e.g. `["source"]`, so a
+   * block that makes a view (a teacher's pseudo-labels, a mixed batch) can check that some term
+   * reads it.
+   */
+  views?(block: Block<K, P>): readonly string[];
 }
 
 /** A block factory: fills defaults, freezes, and records which fields were given. */
@@ -42,14 +74,20 @@ const definitions = new Map<string, BlockDefinition>();
 
 /**
  * Defines a block kind. Every kind lives in a module of `dsl/blocks/`, all of which `dsl/mod.ts`
- * imports, so the table of kinds is complete whenever the language is loaded (no registration
- * step a user could forget).
+ * imports through `dsl/blocks/mod.ts`, so the table of kinds is complete whenever the language
+ * is loaded (no registration step a user could forget).
  */
 export function defineBlock<K extends string, P>(
   definition: BlockDefinition<K, P>,
 ): BlockFactory<K, P> {
   if (definitions.has(definition.kind)) {
     throw new Error(`block kind '${definition.kind}' is defined twice`);
+  }
+  const rival = definition.familyDefault ? familyDefaultDefinition(definition.family) : undefined;
+  if (rival !== undefined) {
+    throw new Error(
+      `${definition.kind} and ${rival.kind} are both the default of family '${definition.family}'`,
+    );
   }
   definitions.set(definition.kind, definition as BlockDefinition);
   const factory = (params: BlockParams<P> = {}) =>
@@ -67,10 +105,37 @@ export function kindsOf(family: string): string[] {
   return [...definitions.values()].filter((d) => d.family === family).map((d) => d.kind).sort();
 }
 
+function familyDefaultDefinition(family: string): BlockDefinition | undefined {
+  return [...definitions.values()].find((d) => d.family === family && d.familyDefault === true);
+}
+
+/** The default block of `family` (see {@linkcode BlockDefinition.familyDefault}), or undefined. */
+export function familyDefault(family: string): AnyBlock | undefined {
+  const definition = familyDefaultDefinition(family);
+  return definition === undefined ? undefined : makeBlock(definition, {});
+}
+
+/** The views the experiment's loss terms read (see {@linkcode BlockDefinition.views}). */
+export function viewsRead(experiment: Experiment): ReadonlySet<string> {
+  const views = new Set<string>();
+  for (const term of Object.values(experiment.losses) as AnyBlock[]) {
+    for (const view of blockDefinition(term.kind)?.views?.(term) ?? []) views.add(view);
+  }
+  return views;
+}
+
 /** True for a block object (has a string `kind` naming a defined block). */
 export function isBlock(value: unknown): value is AnyBlock {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
     typeof (value as AnyBlock).kind === "string" && definitions.has((value as AnyBlock).kind);
+}
+
+/**
+ * True for a block made by a factory or {@linkcode makeBlock} (it knows which fields were
+ * given), false for plain data with a `kind` (parsed JSON, a spread copy).
+ */
+export function isMadeBlock(value: unknown): value is AnyBlock {
+  return isBlock(value) && (value as unknown as Record<symbol, unknown>)[EXPLICIT] !== undefined;
 }
 
 /** The fields a caller set explicitly when making `block` (all of them for plain objects). */

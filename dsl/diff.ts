@@ -44,7 +44,7 @@ export function diffExperiments(a: unknown, b: unknown): Change[] {
   return out;
 }
 
-/** A block as it reads in TypeScript: `crossEntropy({ ignoreIndex: 255, on: "source" })`. */
+/** A block as it reads in TypeScript, as its factory called with every field: `kind({ a: 1 })`. */
 function render(value: Plain): string {
   if (isRecord(value) && typeof value.kind === "string") {
     const { kind, ...fields } = value;

@@ -4,8 +4,11 @@
  * `diff` and `plan`'s parsing start instantly.
  *
  * ```ts
- * import { crossEntropy, experiment, extend, mit, off } from "./dsl/mod.ts";
+ * import { experiment, extend, off } from "./dsl/mod.ts";
  * ```
+ *
+ * The block factories and their parameter types come from the registry `dsl/blocks/mod.ts`;
+ * this file names no block kind.
  *
  * @module
  */
@@ -15,26 +18,56 @@ export {
   type BlockDefinition,
   blockDefinition,
   type BlockFactory,
+  type CheckContext,
+  defineBlock,
   isBlock,
   kindsOf,
   type Off,
   off,
+  viewsRead,
 } from "./block.ts";
+export type {
+  DatasetBlock,
+  DatasetBlocks,
+  DecoderBlock,
+  DecoderBlocks,
+  EncoderBlock,
+  EncoderBlocks,
+  EvaluationBlock,
+  EvaluationBlocks,
+  LoaderBlock,
+  LoaderBlocks,
+  LossBlock,
+  LossBlocks,
+  MixingBlock,
+  MixingBlocks,
+  ModelBlock,
+  ModelBlocks,
+  OptimizerBlock,
+  OptimizerBlocks,
+  RunBlock,
+  RunBlocks,
+  SamplerBlock,
+  SamplerBlocks,
+  ScheduleBlock,
+  ScheduleBlocks,
+  TeacherBlock,
+  TeacherBlocks,
+} from "./families.ts";
 export {
   type BlockPatch,
   type DataSection,
   type Experiment,
   experiment,
-  ExperimentError,
-  experimentFromPlain,
   type ExperimentPatch,
   type ExperimentSpec,
-  extend,
   type FieldsPatch,
   isExperiment,
-  type Issue,
-  validateExperiment,
 } from "./experiment.ts";
+export { ExperimentError, type Issue } from "./issues.ts";
+export { validateExperiment } from "./validate.ts";
+export { extend } from "./extend.ts";
+export { experimentFromPlain } from "./plain.ts";
 export {
   canonicalize,
   canonicalJson,
@@ -46,71 +79,4 @@ export {
 export { type Change, diffExperiments, formatChanges } from "./diff.ts";
 export { applyOverrides, type Override, parseOverride } from "./overrides.ts";
 export type { Field, GroupMultipliers, Schema } from "./schema.ts";
-export {
-  daformerHead,
-  type DaformerHeadParams,
-  type DecoderBlock,
-  type EncoderBlock,
-  mit,
-  MIT_VARIANTS,
-  type MitParams,
-  type ModelBlock,
-  segformerHead,
-  type SegformerHeadParams,
-  segmentor,
-  type SegmentorParams,
-} from "./blocks/model.ts";
-export {
-  cityscapes,
-  type DatasetBlock,
-  type FolderDatasetParams,
-  gta5,
-  loader,
-  type LoaderBlock,
-  type LoaderParams,
-  type PipelineParams,
-  synthCity,
-  SYNTHCITY_DOMAINS,
-  type SynthCityParams,
-  synthia,
-} from "./blocks/data.ts";
-export {
-  CE_INPUTS,
-  crossEntropy,
-  type CrossEntropyParams,
-  featureDistance,
-  type FeatureDistanceParams,
-  type LossBlock,
-  THING_CLASS_IDS,
-} from "./blocks/losses.ts";
-export {
-  CLASS_POOLS,
-  classMix,
-  type ClassMixParams,
-  CONFIDENCE_SCOPES,
-  emaTeacher,
-  type EmaTeacherParams,
-  type MixingBlock,
-  rareClassSampling,
-  type RareClassSamplingParams,
-  type SamplerBlock,
-  type TeacherBlock,
-} from "./blocks/strategies.ts";
-export {
-  adamw,
-  type AdamWParams,
-  type OptimizerBlock,
-  poly,
-  type PolyParams,
-  type ScheduleBlock,
-} from "./blocks/optim.ts";
-export {
-  BACKENDS,
-  evaluation,
-  type EvaluationBlock,
-  type EvaluationParams,
-  PROTOCOLS,
-  type RunBlock,
-  type RunParams,
-  runSettings,
-} from "./blocks/run.ts";
+export * from "./blocks/mod.ts";

@@ -5,7 +5,10 @@
  * @module
  */
 import { off } from "./block.ts";
-import { type Experiment, ExperimentError, type ExperimentPatch, extend } from "./experiment.ts";
+import type { Experiment, ExperimentPatch } from "./experiment.ts";
+import { extend } from "./extend.ts";
+import { ExperimentError } from "./issues.ts";
+import { isPlacePath } from "./sections.ts";
 
 /** A parsed override. */
 export interface Override {
@@ -17,14 +20,18 @@ export interface Override {
   source: string;
 }
 
-/** Parses `path=value`; values are JSON (`0.5`, `[256,256]`, `true`) or bare strings (`b5`). */
+/**
+ * Parses `path=value`; values are JSON (`0.5`, `[256,256]`, `true`) or bare strings (`b5`).
+ * `off` at a place that holds a whole block (`teacher`, `data.sampling`, `losses.ce`) is
+ * {@linkcode off}; inside a block it stays the string "off".
+ */
 export function parseOverride(text: string): Override {
   const eq = text.indexOf("=");
   const path = eq < 0 ? [] : text.slice(0, eq).split(".");
   if (eq <= 0 || path.some((p) => p === "")) {
     throw new ExperimentError(
       [{ path: text, message: "write --set path.to.field=value, e.g. --set run.iterations=2000" }],
-      "--set",
+      `--set ${text}`,
     );
   }
   const raw = text.slice(eq + 1);
@@ -34,10 +41,7 @@ export function parseOverride(text: string): Override {
   } catch {
     // A bare word such as b5 or game is a string.
   }
-  if (path[0] === "losses" && path.length === 2 && raw === "off") value = off;
-  if (path[0] === "data" && path[1] === "sourceVal" && path.length === 2 && raw === "off") {
-    value = off;
-  }
+  if (raw === "off" && isPlacePath(path)) value = off;
   return { path, value, source: text };
 }
 
@@ -51,13 +55,15 @@ export function applyOverrides(base: Experiment, overrides: readonly Override[])
   const patch: Record<string, unknown> = {};
   for (const o of overrides) {
     let node = patch;
-    o.path.slice(0, -1).forEach((key) => {
+    for (const key of o.path.slice(0, -1)) {
+      // A later, deeper override refines an earlier one (a whole block given as JSON keeps its
+      // kind); anything else there (a number, `off`) is replaced.
       const next = node[key];
-      if (typeof next !== "object" || next === null || Array.isArray(next) || "kind" in next) {
-        node[key] = {};
-      }
+      const refinable = typeof next === "object" && next !== null && !Array.isArray(next) &&
+        next !== off;
+      node[key] = refinable ? { ...next } : {};
       node = node[key] as Record<string, unknown>;
-    });
+    }
     node[o.path[o.path.length - 1]] = o.value;
   }
   try {

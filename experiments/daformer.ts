@@ -12,18 +12,23 @@
  *   (of a 512² crop) become ~188 and ~94 px for 512×256 labels and 128² crops.
  * The feature distance compares with the frozen encoder the student starts from
  * (`experiments/pretrain.ts`), as DAFormer compares with its ImageNet initialisation.
+ *
+ * The method is exported as a patch, `daformer`, so it stacks on other bases
+ * (`extend(base, daformer)`); the default export is DAFormer on `source_only.ts`.
  */
 import {
   classMix,
   crossEntropy,
   emaTeacher,
+  type ExperimentPatch,
   extend,
   featureDistance,
   rareClassSampling,
 } from "../dsl/mod.ts";
 import sourceOnly from "./source_only.ts";
 
-export default extend(sourceOnly, {
+/** DAFormer's additions to a source-only experiment, as a reusable patch. */
+export const daformer: ExperimentPatch = {
   teacher: emaTeacher({ alpha: 0.99 }),
   mixing: classMix(),
   data: { sampling: rareClassSampling({ pixelScale: 1 / 16 }) },
@@ -31,4 +36,6 @@ export default extend(sourceOnly, {
     mix: crossEntropy({ on: "mixed" }),
     fd: featureDistance(),
   },
-});
+};
+
+export default extend(sourceOnly, daformer);

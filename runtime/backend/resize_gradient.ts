@@ -14,12 +14,13 @@
  * - integer upsampling without `alignCorners` (every resize the networks differentiate): the
  *   rows of `A` repeat with period s = out/in, so `Aᵀ` is a stride-s correlation with a fixed
  *   tent kernel on the input padded by one edge pixel each side (the forward's clamping is
- *   replicate padding), followed by folding the two padding rows back onto the edges. Both axes
- *   together are ONE strided depthwise convolution, O(4 · dy) work;
+ *   replicate padding), then the two padding rows are added back onto the edge rows. Each axis
+ *   is one strided depthwise convolution (and a two-row one for the padding rows), about
+ *   2–3 multiply-adds per dy element in all;
  * - any other geometry: the two dense matrix products, O(dy · inH) work.
  *
- * The convolution's kernel is checked against `resizeMatrix` on the host before first use, so the
- * fast path cannot silently diverge from the forward mapping.
+ * The convolution form is expanded and checked against `resizeMatrix` on the host before first
+ * use (per geometry), so the fast path cannot silently diverge from the forward mapping.
  *
  * @module
  */
@@ -56,22 +57,27 @@ export function resizeMatrix(
 }
 
 /**
- * `Aᵀ` along one axis as a correlation: padded input row p ∈ [first, last] (p = i + 1; rows 0
- * and in + 1 are the replicate padding) receives `Σ_u kernel[u] · dy[s·(p − first) + u − padBefore]`.
+ * `Aᵀ` along one axis as a correlation. With the input replicate-padded by one pixel each side
+ * (padded row p = i + 1), padded row p receives `Σ_t K[t] · dy[s·(p − 1) + t]`; rows 0 and
+ * in + 1 (the "phantom" rows) are then added onto image rows 0 and in − 1.
  */
 interface AxisConvolution {
   /** The upsampling factor, the correlation's stride. */
   stride: number;
-  /** The tent weights, `kernel[u]` for dy offset `t = tMin + u` from `s·(p − 1)`. */
-  kernel: Float64Array;
-  /** Zero rows before dy. */
-  padBefore: number;
-  /** Zero rows after dy. */
-  padAfter: number;
-  /** First padded row computed: 0 when the top padding row receives weight, else 1. */
-  first: number;
-  /** Last padded row computed: in + 1 when the bottom padding row receives weight, else in. */
-  last: number;
+  /** First dy offset `t` of the kernel. */
+  tMin: number;
+  /** `K[tMin + u]`, zero-extended to a tap count XNNPACK has a fast kernel for (4, 9 or 25). */
+  kernel: Float32Array;
+  /** Whether a phantom row receives weight (always, except for s = 1). */
+  phantoms: boolean;
+}
+
+/**
+ * XNNPACK (tfjs-wasm 4.22) runs a depthwise convolution fast only when its tap count is exactly
+ * 4, 9 or 25; others (8, 16) fall back to a path ~30× slower, so the kernels are zero-extended.
+ */
+function fastTapCount(taps: number): number {
+  return [4, 9, 25].find((n) => n >= taps) ?? taps;
 }
 
 /**
@@ -92,28 +98,23 @@ function axisConvolution(
   const delta = halfPixelCenters ? 0.5 / s - 0.5 : 0;
   const tMin = Math.floor(-s * (1 + delta)) + 1;
   const tMax = Math.ceil(s * (1 - delta)) - 1;
-  const kernel = new Float64Array(tMax - tMin + 1);
-  for (let t = tMin; t <= tMax; t++) kernel[t - tMin] = Math.max(0, 1 - Math.abs(t / s + delta));
-  const first = tMax >= s ? 0 : 1; // some o = t − s ≥ 0 lands on padded row 0
-  const last = tMin <= -1 ? inSize + 1 : inSize; // some o = s·in + t < out lands on row in + 1
-  const rows = last - first + 1;
-  const padBefore = s * (1 - first) - tMin;
-  const padAfter = s * (rows - 1) + kernel.length - padBefore - outSize;
-  if (padBefore < 0 || padAfter < 0) return undefined;
+  const tent = (t: number) => Math.max(0, 1 - Math.abs(t / s + delta));
   // The structured operator, expanded, must be the forward's matrix.
   const expanded = new Float64Array(outSize * inSize);
-  for (let p = first; p <= last; p++) {
+  for (let p = 0; p <= inSize + 1; p++) {
     const i = Math.min(inSize - 1, Math.max(0, p - 1));
     for (let t = tMin; t <= tMax; t++) {
       const o = s * (p - 1) + t;
-      if (o >= 0 && o < outSize) expanded[o * inSize + i] += kernel[t - tMin];
+      if (o >= 0 && o < outSize) expanded[o * inSize + i] += tent(t);
     }
   }
   const reference = resizeMatrix(inSize, outSize, alignCorners, halfPixelCenters);
   for (let k = 0; k < reference.length; k++) {
     if (Math.abs(expanded[k] - reference[k]) > 1e-12) return undefined;
   }
-  return { stride: s, kernel, padBefore, padAfter, first, last };
+  const kernel = new Float32Array(fastTapCount(tMax - tMin + 1));
+  for (let t = tMin; t <= tMax; t++) kernel[t - tMin] = tent(t);
+  return { stride: s, tMin, kernel, phantoms: s > 1 };
 }
 
 const axisCache = new Map<string, AxisConvolution | null>();
@@ -160,33 +161,72 @@ function hostMatrix(
 }
 
 /**
- * Folds the computed padded rows `[first, last]` of `g` along `axis` onto the `inSize` image rows:
- * padding row 0 adds to row 0, padding row in + 1 to row in − 1 (the forward read them there).
- * Uses SplitV/Add/Concat, which the kernel lists already declare (no Slice).
+ * One axis of the fast path on `t` (`axis` 1 = rows, 2 = columns): the image rows `[n, in, ·, c]`
+ * and the two phantom rows `[n, 2, ·, c]` (p = 0 and p = in + 1), or none for s = 1. Both are
+ * strided depthwise correlations over `t`; the phantom one uses the stride s·(in + 1) so that it
+ * reads only the two edge windows. Padding is explicit, so no padded copy of dy is made.
  */
-function foldPadding(
-  g: tf.Tensor4D,
+function correlateAxis(
+  t: tf.Tensor4D,
   axis: 1 | 2,
   inSize: number,
-  first: number,
-  last: number,
-): tf.Tensor4D {
-  if (first === 1 && last === inSize) return g;
-  if (inSize === 1) return tf.sum(g, axis, true);
-  const sizes = [
-    ...(first === 0 ? [1] : []),
-    1,
-    ...(inSize > 2 ? [inSize - 2] : []),
-    1,
-    ...(last === inSize + 1 ? [1] : []),
-  ];
-  const parts = tf.split(g, sizes, axis);
-  const top = first === 0 ? tf.add(parts.shift()!, parts.shift()!) : parts.shift()!;
-  const bottom = last === inSize + 1 ? tf.add(parts.pop()!, parts.pop()!) : parts.pop()!;
-  return tf.concat([top, ...parts, bottom], axis) as tf.Tensor4D;
+  a: AxisConvolution,
+): [tf.Tensor4D, tf.Tensor4D | undefined] {
+  if (a.stride === 1) return [t, undefined];
+  const c = t.shape[3];
+  const taps = a.kernel.length;
+  const weights = new Float32Array(taps * c);
+  for (let u = 0; u < taps; u++) weights.fill(a.kernel[u], u * c, (u + 1) * c);
+  const filter = tf.tensor4d(weights, axis === 1 ? [taps, 1, c, 1] : [1, taps, c, 1]);
+  const outSize = t.shape[axis];
+  const s = a.stride;
+  const geometry = (stride: number, before: number, after: number) => {
+    const strides: [number, number] = axis === 1 ? [stride, 1] : [1, stride];
+    const none: [number, number] = [0, 0];
+    const pad: tf.backend_util.ExplicitPadding = axis === 1
+      ? [[0, 0], [before, after], none, [0, 0]]
+      : [[0, 0], none, [before, after], [0, 0]];
+    return tf.depthwiseConv2d(t, filter, strides, pad);
+  };
+  // Image row r = p − 1 reads dy[s·r + tMin + u]: pad −tMin before; after, what the last window
+  // needs beyond dy.
+  const image = geometry(s, -a.tMin, s * (inSize - 1) + taps + a.tMin - outSize);
+  // Phantom rows p = 0 and p = in + 1: windows at padded offsets 0 and s·(in + 1).
+  const before = s - a.tMin;
+  const phantom = a.phantoms
+    ? geometry(s * (inSize + 1), before, s * (inSize + 1) + taps - before - outSize)
+    : undefined;
+  return [image, phantom];
 }
 
-/** The fast path: one strided depthwise correlation with the outer product of the tents. */
+/**
+ * The phantom rows `[n, 2, ·, c]` placed onto image rows 0 and in − 1 of a zero tensor
+ * (the forward read padding row 0 from row 0 and row in + 1 from row in − 1).
+ */
+function spreadPhantoms(phantom: tf.Tensor4D, axis: 1 | 2, inSize: number): tf.Tensor4D {
+  if (inSize === 1) return tf.sum(phantom, axis, true);
+  const [first, last] = tf.split(phantom, 2, axis);
+  if (inSize === 2) return tf.concat([first, last], axis) as tf.Tensor4D;
+  const shape: [number, number, number, number] = [...phantom.shape];
+  shape[axis] = inSize - 2;
+  return tf.concat([first, tf.zeros(shape), last], axis) as tf.Tensor4D;
+}
+
+/** Folds the phantom rows of one axis onto the image rows. */
+function fold(
+  image: tf.Tensor4D,
+  phantom: tf.Tensor4D | undefined,
+  axis: 1 | 2,
+  inSize: number,
+): tf.Tensor4D {
+  return phantom === undefined ? image : tf.add(image, spreadPhantoms(phantom, axis, inSize));
+}
+
+/**
+ * The fast path: rows, then columns, each a strided depthwise correlation (separable: two 1-D
+ * passes cost 2·taps per output where one 2-D pass costs taps², and hit XNNPACK's fast tap
+ * counts). The row pass runs on dy; everything after it is at most dy/s in size.
+ */
 function convolutionBackprop(
   dy: tf.Tensor4D,
   inH: number,
@@ -194,23 +234,17 @@ function convolutionBackprop(
   rows: AxisConvolution,
   cols: AxisConvolution,
 ): tf.Tensor4D {
-  const c = dy.shape[3];
-  const kh = rows.kernel.length;
-  const kw = cols.kernel.length;
-  const filter = new Float32Array(kh * kw * c);
-  for (let u = 0; u < kh; u++) {
-    for (let v = 0; v < kw; v++) {
-      filter.fill(rows.kernel[u] * cols.kernel[v], (u * kw + v) * c, (u * kw + v + 1) * c);
-    }
-  }
-  const g = tf.depthwiseConv2d(
-    dy,
-    tf.tensor4d(filter, [kh, kw, c, 1]),
-    [rows.stride, cols.stride],
-    [[0, 0], [rows.padBefore, rows.padAfter], [cols.padBefore, cols.padAfter], [0, 0]],
+  const [imageRows, phantomRows] = correlateAxis(dy, 1, inH, rows);
+  const columns = (t: tf.Tensor4D) => {
+    const [image, phantom] = correlateAxis(t, 2, inW, cols);
+    return fold(image, phantom, 2, inW);
+  };
+  return fold(
+    columns(imageRows),
+    phantomRows === undefined ? undefined : columns(phantomRows),
+    1,
+    inH,
   );
-  const folded = foldPadding(g, 1, inH, rows.first, rows.last);
-  return foldPadding(folded, 2, inW, cols.first, cols.last);
 }
 
 /**

@@ -9,8 +9,11 @@
 import { parseArgs } from "node:util";
 import { tf } from "../tf.ts";
 import { useBackend } from "../backend/mod.ts";
-import { compile } from "../compile/program.ts";
-import { buildNetworks, trainStep } from "../train/loop.ts";
+import { compile, viewCrop } from "../compile/program.ts";
+import { trainableParams, trainStep } from "../train/step.ts";
+import { buildNetworks, disposeNetworks } from "../train/networks.ts";
+import { disposeViews } from "../train/data.ts";
+import type { Role, View } from "../blocks/types.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { RandomStream } from "../random.ts";
 import { experimentName, loadExperiment, runMain, UsageError } from "./experiment_file.ts";
@@ -36,16 +39,13 @@ export async function main(args: string[]): Promise<number> {
   for (const path of positionals) {
     const program = compile(await loadExperiment(path));
     await useBackend(program.backend);
-    const random = {
-      ...program,
-      networks: program.networks.map((n) => ({ ...n, pretrained: "" })),
-    };
-    const networks = await buildNetworks(random, (r) => Promise.resolve(r));
-    const optimizer = new AdamW(networks.student.params.trainable(), program.optimizer);
+    // Random weights: the timing does not depend on them, and no weights run is started.
+    const networks = await buildNetworks(program, undefined, false);
+    const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
     const rng = new RandomStream(0);
-    const inputs = new Map<"source" | "target", { image: tf.Tensor4D; label?: tf.Tensor3D }>();
+    const inputs = new Map<Role, View>();
     for (const plan of program.data.train) {
-      const [h, w] = plan.block.crop;
+      const [h, w] = viewCrop(program, plan.role);
       const n = program.data.batchSize;
       inputs.set(plan.role, {
         image: tf.tensor4d(rng.normalArray(n * h * w * 3), [n, h, w, 3]),
@@ -61,7 +61,7 @@ export async function main(args: string[]): Promise<number> {
     const times: number[] = [];
     for (let t = 0; t < warmup + steps; t++) {
       const started = performance.now();
-      trainStep(random, networks, optimizer, inputs, t, rng);
+      trainStep(program, networks, optimizer, inputs, t, rng);
       if (t >= warmup) times.push(performance.now() - started);
     }
     const ms = median(times);
@@ -74,8 +74,8 @@ export async function main(args: string[]): Promise<number> {
       msPerStep: Number(ms.toFixed(1)),
       relative: Number((ms / first).toFixed(2)),
     }));
-    for (const x of inputs.values()) tf.dispose([x.image, ...(x.label ? [x.label] : [])]);
-    for (const n of Object.values(networks)) n?.params.dispose();
+    disposeViews(inputs);
+    disposeNetworks(networks);
     optimizer.dispose();
   }
   return 0;

@@ -17,8 +17,8 @@ import {
   readCheckpoint,
   restoreParams,
 } from "../train/checkpoint.ts";
-import { type EvalResult, evaluate, loadEvalSet } from "../train/evaluate.ts";
-import { buildNetwork } from "../train/loop.ts";
+import { type EvalResult, evaluate, loadEvalSet } from "../eval/evaluate.ts";
+import { buildNetworks, disposeNetworks } from "../train/networks.ts";
 import { iouTable, percent } from "../report/report.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { runMain, UsageError } from "./experiment_file.ts";
@@ -59,7 +59,8 @@ export async function main(args: string[]): Promise<number> {
   const program = compile(experiment);
   await useBackend(program.backend);
   // The checkpoint holds every weight: the initial encoder weights are not read.
-  const model = await buildNetwork({ ...program.networks[0], pretrained: "" }, program.seed);
+  const networks = await buildNetworks(program, undefined, false);
+  const model = networks.get("student")!;
   restoreParams(checkpoint, model.params);
   const results: Record<string, EvalResult> = {};
   for (const plan of program.evaluation.sets) {
@@ -67,7 +68,7 @@ export async function main(args: string[]): Promise<number> {
       batchSize: program.evaluation.settings.batchSize,
       protocol: program.evaluation.settings.protocol,
       pictures: 0,
-      numClasses: program.networks[0].options.numClasses ?? 19,
+      numClasses: program.experiment.model.numClasses,
     });
   }
   console.log(`${path} (iteration ${checkpoint.iteration}, backend ${program.backend})\n`);
@@ -89,7 +90,7 @@ export async function main(args: string[]): Promise<number> {
   for (const [set, r] of Object.entries(results)) {
     console.log(`${set} mIoU (${r.metrics.protocol}): ${percent(r.metrics.mIoU)}`);
   }
-  model.params.dispose();
+  disposeNetworks(networks);
   return 0;
 }
 

@@ -7,7 +7,7 @@
  */
 import { basename, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { exists } from "../io/exists.ts";
 import {
   applyOverrides,
@@ -33,6 +33,48 @@ export function experimentName(path: string): string {
   return (inside ? rel.split(sep).join("/") : basename(path)).replace(/\.ts$/, "");
 }
 
+/**
+ * The file an error was raised in: the first frame of its stack outside the language (any
+ * `dsl/` folder, this checkout's or an extracted revision's) and outside this loader. For an
+ * experiment that extends a base, a mistake in the base is raised while the base is evaluated,
+ * so this names the base, not the file the user ran.
+ */
+export function errorOrigin(error: unknown): string | undefined {
+  const stack = error instanceof Error ? error.stack ?? "" : "";
+  const self = fileURLToPath(import.meta.url);
+  for (const match of stack.matchAll(/(file:\/\/[^\s()]+?):\d+:\d+/g)) {
+    const file = fileURLToPath(match[1]);
+    if (file !== self && !file.split(sep).includes("dsl")) return relative(Deno.cwd(), file);
+  }
+  return undefined;
+}
+
+/** `path: message`, naming the file the error came from when that is not `path` itself. */
+function where(path: string, error: unknown): string {
+  const origin = errorOrigin(error);
+  return origin === undefined || resolve(origin) === resolve(path)
+    ? path
+    : `${origin} (imported by ${path})`;
+}
+
+async function importModule(path: string): Promise<Record<string, unknown>> {
+  // Deep enough for the language's own frames (merges recurse) to leave the caller's visible.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 100;
+  try {
+    return await import(pathToFileURL(resolve(path)).href);
+  } catch (error) {
+    if (error instanceof ExperimentError) {
+      throw new UsageError(`${where(path, error)}: ${error.message}`);
+    }
+    throw new UsageError(
+      `${where(path, error)}: the file failed to load: ${(error as Error).message}`,
+    );
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 async function importDefault(path: string): Promise<unknown> {
   if (!(await exists(path))) {
     throw new UsageError(
@@ -40,15 +82,7 @@ async function importDefault(path: string): Promise<unknown> {
         `default export is an experiment, e.g. experiments/source_only.ts.`,
     );
   }
-  let module: Record<string, unknown>;
-  try {
-    module = await import(pathToFileURL(resolve(path)).href);
-  } catch (error) {
-    if (error instanceof ExperimentError) {
-      throw new UsageError(`${path}: ${error.message}`);
-    }
-    throw new UsageError(`${path}: the file failed to load: ${(error as Error).message}`);
-  }
+  const module = await importModule(path);
   if (!("default" in module)) {
     throw new UsageError(
       `${path}: no default export. End the file with \`export default experiment({...})\` ` +

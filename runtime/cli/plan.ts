@@ -1,18 +1,23 @@
 /**
  * `deno task plan EXP.ts [--set ...] [--backend B]`: what a run would do, without running it —
- * networks and parameter counts, forward passes per step and which terms read them, loss terms,
- * data pipelines (and which data no term reads), optimiser groups, schedule, evaluation, FLOPs
- * per step, and whether the backend has every kernel and gradient the program needs.
+ * the weights experiments that will be trained first, networks and parameter counts, views,
+ * forward passes per step and which terms read them, loss terms, the modules' own sections, data
+ * pipelines, optimiser groups, schedule, evaluation, FLOPs per step, and whether the backend has
+ * every kernel and gradient the program needs. Every line comes from what the program's modules
+ * declared; nothing here names a block kind.
  *
  * @module
  */
 import { tf } from "../tf.ts";
 import { useBackend } from "../backend/mod.ts";
 import { checkKernels } from "../compile/kernels.ts";
-import { compile, type Program, stepFlops } from "../compile/program.ts";
-import { createSegmentor } from "../nn/segmentor.ts";
+import { compile, datasetFacts, type Program, stepFlops, viewCrop } from "../compile/program.ts";
 import { listParamGroups } from "../optim/param_groups.ts";
 import { experimentHash } from "../../dsl/mod.ts";
+import { buildNetworks, disposeNetworks } from "../train/networks.ts";
+import { trainableParams } from "../train/step.ts";
+import { checkParamGroups } from "../train/param_check.ts";
+import { weightsDependencies } from "./dependencies.ts";
 import {
   applyFlags,
   experimentName,
@@ -28,151 +33,134 @@ function count(n: number): string {
 
 function describeData(program: Program, role: "source" | "target"): string {
   const plan = program.data.train.find((d) => d.role === role);
-  const block = program.experiment.data[role];
-  const what = block.kind === "synthCity"
-    ? `synthCity ${block.domain} (${block.count} images, seed ${block.seed})`
-    : `${block.kind} ${block.root} (${block.split})`;
-  if (plan === undefined) return `  ${role.padEnd(9)} ${what}: read by no term, not loaded`;
+  const facts = datasetFacts(program.experiment.data[role], `data.${role}`);
+  if (plan === undefined) return `  ${role.padEnd(9)} ${facts.describe}: read by no term, not loaded`;
   const p = plan.pipeline;
   const resize = p.resize.kind === "keepRatio"
     ? `resize ≤ ${p.resize.maxLong}×${p.resize.maxShort} keep-ratio`
     : "native size";
-  const r = plan.sampling;
-  const sampling = r === undefined
-    ? "uniform sampling"
-    : `rare-class sampling (T ${r.temperature}, images with > ${
-      r.minPixels * r.pixelScale
-    } px of the class, crops with > ${r.minPixels * r.minCropRatio * r.pixelScale} px)`;
-  return `  ${role.padEnd(9)} ${what}: ${resize}, crop ${p.crop.height}×${p.crop.width} ` +
+  const order = p.order === "random"
+    ? "images drawn uniformly at random"
+    : "a new permutation of the images each epoch";
+  const prepared = plan.prepare.length > 0 ? " (sampling prepared when the run starts)" : "";
+  return `  ${role.padEnd(9)} ${facts.describe}: ${resize}, crop ${p.crop.height}×${p.crop.width} ` +
     `(cat_max_ratio ${p.catMaxRatio}), flip ${p.flip}; labels ${
       plan.labelled ? "read" : "not read"
-    }; ${sampling}`;
+    }; ${plan.prepare.length > 0 ? "see sampling" : order}${prepared}`;
 }
 
-function describeSelfTraining(program: Program): string[] {
-  const { teacher, mixing } = program.selfTraining;
-  if (teacher === undefined) return [];
-  const [top, bottom, left, right] = teacher.margins;
-  const lines = [
-    "",
-    "self-training",
-    `  teacher    EMA of the student, α_t = min(1 − 1/(t+1), ${teacher.alpha}), updated at ` +
-    `the start of each step; pseudo-labels with dropout/drop-path off, BatchNorm on batch ` +
-    `statistics; weight q = share of pixels with p ≥ ${teacher.threshold} per ${teacher.confidence}; ` +
-    `margins top ${top}, bottom ${bottom}, left ${left}, right ${right} of the crop weigh 0`,
-  ];
-  if (mixing !== undefined) {
+/** The networks section, from the networks built on the `cpu` backend without their weights. */
+async function describeNetworks(program: Program): Promise<string[]> {
+  const networks = await buildNetworks(program, undefined, false);
+  try {
+    checkParamGroups(program, networks);
+    const lines = ["", "networks"];
+    for (const plan of program.networks) {
+      const flags = [plan.trainable ? "trained" : "not trained"];
+      if (plan.checkpointed) flags.push("checkpointed");
+      if (plan.exported) flags.push("exported");
+      lines.push(
+        `  ${plan.name.padEnd(8)} ${plan.describe(networks.get(plan.name)!.params)} ` +
+          `[${flags.join(", ")}]`,
+      );
+    }
+    const params = trainableParams(program, networks);
+    const names = params.map((p) => p.name);
+    const sizes = new Map(params.map((p) => [p.name, p.variable.size]));
+    const o = program.optimizer;
     lines.push(
-      `  mixing     ClassMix, half of the classes of each source ${mixing.classPool}; colour ` +
-        `jitter p ${mixing.jitterProbability} (strength ${mixing.jitterStrength}), blur p ` +
-        `${mixing.blurProbability} (σ ∈ [${mixing.blurSigma}])`,
+      "",
+      `optimiser AdamW lr ${o.lr}, betas (${o.beta1}, ${o.beta2}), weight decay ` +
+        `${o.weightDecay}, eps ${o.eps}; groups (longest key first, first match wins):`,
     );
+    const groups = listParamGroups(names, o.rules, { lr: o.lr, weightDecay: o.weightDecay });
+    for (const g of groups) {
+      const n = g.names.reduce((a, name) => a + sizes.get(name)!, 0);
+      lines.push(
+        `  ${(g.rule ?? "(other)").padEnd(12)} lr ${Number(g.lr.toPrecision(6))} ` +
+          `(×${g.lrMult}), decay ${Number(g.weightDecay.toPrecision(6))} ` +
+          `(×${g.decayMult}): ${g.names.length} tensors, ${count(n)} parameters`,
+      );
+    }
+    for (const rule of o.rules.filter((r) => !groups.some((g) => g.rule === r.key))) {
+      lines.push(`  ${rule.key.padEnd(12)} matches no parameter of this model (a default key)`);
+    }
+    return lines;
+  } finally {
+    disposeNetworks(networks);
+  }
+}
+
+function describeStep(program: Program): string[] {
+  const lines: string[] = [];
+  if (program.views.length > 0) {
+    lines.push("", "views built each step (outside the gradient, in this order)");
+    for (const v of program.views) {
+      lines.push(`  ${v.name.padEnd(9)} by ${v.by}: ${v.describe}`);
+    }
+  }
+  lines.push("", "forward passes per step");
+  for (const pass of program.passes) {
+    const [h, w] = viewCrop(program, pass.view);
+    lines.push(
+      `  ${pass.id.padEnd(24)} ${pass.training ? "training mode" : "eval mode"}, ` +
+        `${program.data.batchSize} × ${h}×${w}; read by ${pass.readBy.join(", ")}`,
+    );
+  }
+  lines.push("", "loss terms (total = Σ weight × term)");
+  for (const term of program.terms) {
+    lines.push(
+      `  ${term.name.padEnd(12)} ${term.block.kind} × ${term.weight}; reads ${
+        term.reads.join(", ")
+      }`,
+    );
+  }
+  for (const section of program.sections) {
+    lines.push("", section.title, ...section.lines.map((l) => `  ${l}`));
   }
   return lines;
 }
 
-/** The plan as text (builds the network on the `cpu` backend to count parameters). */
-export async function formatPlan(program: Program, name: string): Promise<string> {
-  const lines: string[] = [];
-  const x = program.experiment;
-  lines.push(
-    `${name}: experiment ${experimentHash(x).slice(0, 12)}, seed ${program.seed}, ` +
-      `backend ${program.backend}, ${program.iterations} iterations, batch ` +
-      `${program.data.batchSize} per domain`,
-  );
-  lines.push("", "networks");
-  await useBackend("cpu");
-  const net = program.networks[0];
-  const model = createSegmentor(net.spec, { ...net.options, seed: 0 });
-  const names = model.params.trainable().map((p) => p.name);
-  const sizes = new Map(model.params.trainable().map((p) => [p.name, p.variable.size]));
-  const sum = (prefix: string) =>
-    names.filter((n) => n.startsWith(prefix)).reduce((a, n) => a + sizes.get(n)!, 0);
-  lines.push(
-    `  ${net.name}  ${net.spec.encoder} + ${net.spec.decoder} head (${net.options.channels} channels, ${net.options.numClasses} classes): ${
-      count(sum(""))
-    } parameters ` +
-      `(encoder ${count(sum("backbone."))}, decoder ${count(sum("decode_head."))}); ` +
-      `initial encoder weights: ${net.pretrained === "" ? "random" : net.pretrained}`,
-  );
-  for (const other of program.networks.slice(1)) {
-    lines.push(
-      other.name === "teacher"
-        ? `  teacher  the student's architecture, ${count(sum(""))} parameters, no gradients ` +
-          `(an exponential moving average of the student)`
-        : `  frozen   ${other.spec.encoder} encoder, ${
-          count(sum("backbone."))
-        } parameters, no gradients; weights: ${other.pretrained}`,
-    );
-  }
-  lines.push("", "forward passes per step");
-  for (const pass of program.passes) {
-    const block = x.data[pass.input === "mixed" ? "source" : pass.input];
-    lines.push(
-      `  ${pass.id.padEnd(22)} ${pass.training ? "training mode" : "eval mode"}, ` +
-        `${program.data.batchSize} × ${block.crop[0]}×${block.crop[1]}; read by ${
-          pass.readBy.join(", ")
-        }`,
-    );
-  }
-  lines.push("", "loss terms (total = Σ weight × term)");
-  const supervisionName = {
-    source: "source.labels",
-    target: "pseudo-labels",
-    mixed: "mixed.labels",
-  };
-  for (const term of program.terms) {
-    const reads = term.block.kind === "featureDistance"
-      ? ["student@source.features[3]", "frozen@source:eval.features[3]", "source.labels (mask)"]
-      : [
-        ...term.passes.map((p) => `${p}.logits`),
-        ...term.supervision.map((b) => supervisionName[b]),
-      ];
-    lines.push(
-      `  ${term.name.padEnd(12)} ${term.block.kind} × ${term.weight}; reads ${reads.join(", ")}`,
-    );
-  }
-  lines.push(...describeSelfTraining(program));
-  lines.push("", "training data");
-  lines.push(describeData(program, "source"), describeData(program, "target"));
-  const o = program.optimizer;
-  lines.push(
-    "",
-    `optimiser AdamW lr ${o.lr}, betas (${o.beta1}, ${o.beta2}), weight decay ${o.weightDecay}, ` +
-      `eps ${o.eps}; groups (longest key first, first match wins):`,
-  );
-  for (const g of listParamGroups(names, o.rules, { lr: o.lr, weightDecay: o.weightDecay })) {
-    const params = g.names.reduce((a, n) => a + sizes.get(n)!, 0);
-    lines.push(
-      `  ${(g.rule ?? "(other)").padEnd(12)} lr ${Number(g.lr.toPrecision(6))} (×${g.lrMult}), ` +
-        `decay ${Number(g.weightDecay.toPrecision(6))} ` +
-        `(×${g.decayMult}): ${g.names.length} tensors, ${count(params)} parameters`,
-    );
-  }
-  model.params.dispose();
+function describeRest(program: Program): string[] {
   const s = program.schedule;
-  lines.push(
+  const e = program.evaluation.settings;
+  const lines = [
     "",
     `schedule poly (power ${s.power}, min ${s.minLr}) over ${s.maxIters} iterations, linear ` +
-      `warm-up ${s.warmupIters} iterations from ratio ${s.warmupRatio}`,
-  );
-  const e = program.evaluation.settings;
-  lines.push(
+    `warm-up ${s.warmupIters} iterations from ratio ${s.warmupRatio}`,
     "",
     `evaluation every ${e.every} iterations and at the end, whole image, ${e.protocol}-class ` +
-      `mIoU, ${e.pictures} prediction pictures:`,
-  );
+    `mIoU, ${e.pictures} prediction pictures:`,
+  ];
   for (const set of program.evaluation.sets) {
-    const b = set.block;
     lines.push(
       `  ${set.role.padEnd(9)} ${
-        b.kind === "synthCity"
-          ? `synthCity ${b.domain} (${b.count} images, seed ${b.seed})`
-          : `${b.kind} ${b.root} (${b.split})`
+        datasetFacts(set.block, `data.${set.role}`).describe
       } at scale [${set.scale}]`,
     );
   }
   lines.push("", `compute: ${(stepFlops(program) / 1e9).toFixed(2)} GFLOP per training step`);
+  return lines;
+}
+
+/** The plan as text (builds the networks on the `cpu` backend to count parameters). */
+export async function formatPlan(program: Program, name: string): Promise<string> {
+  const x = program.experiment;
+  const lines = [
+    `${name}: experiment ${experimentHash(x).slice(0, 12)}, seed ${program.seed}, ` +
+    `backend ${program.backend}, ${program.iterations} iterations, batch ` +
+    `${program.data.batchSize} per domain`,
+  ];
+  const dependencies = await weightsDependencies(program);
+  if (dependencies.length > 0) {
+    lines.push("", "trained first (weights this experiment starts from)");
+    lines.push(...dependencies.map((d) => `  ${d}`));
+  }
+  await useBackend("cpu");
+  lines.push(...await describeNetworks(program));
+  lines.push(...describeStep(program));
+  lines.push("", "training data", describeData(program, "source"), describeData(program, "target"));
+  lines.push(...describeRest(program));
   const kernels = program.kernels;
   try {
     await useBackend(program.backend);

@@ -67,13 +67,32 @@ export function weightsResolver(
   };
 }
 
+/**
+ * Takes `--stop-after N` out of the arguments: stop as a signal would after N iterations
+ * (checkpoint, exit 130), a deterministic interruption for tests and time-limited jobs.
+ */
+function takeStopAfter(args: string[]): { rest: string[]; stopAfter?: number } {
+  const i = args.findIndex((a) => a === "--stop-after" || a.startsWith("--stop-after="));
+  if (i < 0) return { rest: args };
+  const inline = args[i].includes("=");
+  const text = inline ? args[i].split("=")[1] : args[i + 1];
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(
+      `--stop-after: expected a whole number of iterations ≥ 1, got ${JSON.stringify(text)}.`,
+    );
+  }
+  return { rest: [...args.slice(0, i), ...args.slice(i + (inline ? 1 : 2))], stopAfter: value };
+}
+
 /** Runs `run` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseExperimentArgs(args, { out: true, resume: true });
+  const { rest, stopAfter } = takeStopAfter(args);
+  const { values, positionals } = parseExperimentArgs(rest, { out: true, resume: true });
   if (positionals.length !== 1) {
     throw new UsageError(
       "usage: deno task run EXP.ts [--set path=value]... [--backend B] [--seed N] [--out DIR] " +
-        "[--resume]",
+        "[--resume] [--stop-after N]",
     );
   }
   const experiment = applyFlags(await loadExperiment(positionals[0]), values);
@@ -92,6 +111,7 @@ export async function main(args: string[]): Promise<number> {
     terminal,
     command: ["run", ...args],
     resolveWeights: weightsResolver(write, terminal, [positionals[0]]),
+    stopAfter,
   });
   for (const [set, r] of Object.entries(result.evaluation)) {
     console.log(`${set} mIoU (${r.metrics.protocol}): ${percent(r.metrics.mIoU)}`);

@@ -55,7 +55,6 @@ export const SEGMENTOR_KERNELS: KernelUse = {
     "DepthwiseConv2dNativeBackpropInput",
     "Fill",
     "Pack",
-    "ResizeBilinearGrad",
     "Reverse",
     "Select",
     "Step",

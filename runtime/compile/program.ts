@@ -1,117 +1,50 @@
 /**
- * Lowering: an experiment becomes a *program* — the networks to build, the forward passes each
- * step needs (each distinct pass once, shared by the terms that read it), the loss terms, the
- * optimiser groups, the data pipelines and the evaluation plan. The program is plain data apart
- * from the term implementations, so `plan` can print it without allocating a tensor.
+ * Lowering: an experiment becomes a *program* — the networks to build, the views derived each
+ * step, the forward passes (each distinct pass once, shared by the terms that read it), the loss
+ * terms, hooks, metrics, the optimiser groups, the data pipelines and the evaluation plan.
+ *
+ * The compiler knows no block kinds: it hands every block to the runtime module registered for
+ * its kind (`runtime/blocks/`), which declares what it adds through a {@linkcode ProgramBuilder}.
+ * The program is plain data apart from the functions modules declare, so `plan` can print it
+ * without allocating a tensor.
  *
  * @module
  */
-import type {
-  DatasetBlock,
-  EvaluationBlock,
-  Experiment,
-  LossBlock,
-  MixingBlock,
-  SamplerBlock,
-  TeacherBlock,
-} from "../../dsl/mod.ts";
+import type { AnyBlock, Experiment, PipelineParams } from "../../dsl/mod.ts";
 import { experimentHash } from "../../dsl/mod.ts";
 import type { BackendName } from "../backend/mod.ts";
-import type { DatasetRequest } from "../data/open.ts";
-import type { PipelineSpec } from "../data/transforms/pipeline.ts";
-import type { SourceSpec } from "../data/prefetch/protocol.ts";
-import { countFlops, type ModelSpec, type SegmentorOptions } from "../nn/segmentor.ts";
 import type { AdamWOptions } from "../optim/adamw.ts";
 import type { ParamRule } from "../optim/param_groups.ts";
 import { type PolySchedule, validateSchedule } from "../optim/schedule.ts";
-import {
-  ADAMW_KERNELS,
-  EVALUATION_KERNELS,
-  type KernelUse,
-  mergeKernelUses,
-  SEGMENTOR_KERNELS,
-  SELF_TRAINING_KERNELS,
-} from "./kernels.ts";
-import {
-  type Batch,
-  type NetworkName,
-  passId,
-  type PassRequest,
-  type Role,
-  TERM_IMPLEMENTATIONS,
-  type TermImplementation,
-} from "./terms.ts";
+import type { PipelineSpec } from "../data/transforms/pipeline.ts";
+import { ADAMW_KERNELS, EVALUATION_KERNELS, type KernelUse, mergeKernelUses } from "./kernels.ts";
+import "../blocks/mod.ts";
+import { blockModule } from "../blocks/registry.ts";
+import type {
+  DataPlan,
+  DatasetFacts,
+  EvalSetPlan,
+  HookPlan,
+  MetricPlan,
+  NetworkPlan,
+  PassRequest,
+  Place,
+  PlanSection,
+  ProgramBuilder,
+  Role,
+  TermPlan,
+  ViewPlan,
+} from "../blocks/types.ts";
+import { passId } from "../blocks/types.ts";
 
-/** A network to build. */
-export interface NetworkPlan {
-  /**
-   * Its name in passes and checkpoints: the trained `student`, its EMA `teacher`, or the
-   * `frozen` encoder of the feature distance.
-   */
-  name: NetworkName;
-  /** Encoder and decoder. */
-  spec: ModelSpec;
-  /** Widths, classes, regularisation. */
-  options: SegmentorOptions;
-  /**
-   * Encoder weights to load before training ("" = none): a safetensors file, or an experiment
-   * file whose finished run provides them (resolved when the run starts).
-   */
-  pretrained: string;
-  /** True for networks that never receive gradients (teacher, frozen encoder). */
-  frozen: boolean;
-}
+export type { DataPlan, EvalSetPlan, NetworkPlan, Role, TermPlan, ViewPlan };
 
-/** A forward pass of every step, with the terms that read it. */
+/** A forward pass of every step, with the terms (or views) that read it. */
 export interface PassPlan extends PassRequest {
   /** `student@source`. */
   id: string;
   /** Names of the terms that read it. */
   readBy: string[];
-}
-
-/** A loss term of every step. */
-export interface TermPlan {
-  /** Its name in the experiment (and in metrics). */
-  name: string;
-  /** Its block. */
-  block: LossBlock;
-  /** Weight in the total loss. */
-  weight: number;
-  /** Ids of the passes it reads. */
-  passes: string[];
-  /** Batches whose supervision it reads. */
-  supervision: Batch[];
-  /** Its implementation. */
-  implementation: TermImplementation;
-}
-
-/** A training data stream. */
-export interface DataPlan {
-  /** Which batch it feeds. */
-  role: Role;
-  /** The dataset block. */
-  block: DatasetBlock;
-  /** What the loader opens (in a worker). */
-  source: SourceSpec;
-  /** Crop and augmentation. */
-  pipeline: PipelineSpec;
-  /** Whether the step reads its labels. */
-  labelled: boolean;
-  /** Rare-class sampling of this stream (source only), or undefined for uniform sampling. */
-  sampling?: SamplerBlock;
-}
-
-/** A validation set. */
-export interface EvalSetPlan {
-  /** `targetVal` or `sourceVal`. */
-  role: "targetVal" | "sourceVal";
-  /** The dataset block. */
-  block: DatasetBlock;
-  /** How to open it. */
-  request: DatasetRequest;
-  /** Keep-ratio test scale `[long, short]` (`[0, 0]` = native). */
-  scale: readonly [number, number];
 }
 
 /** A lowered experiment. */
@@ -124,167 +57,212 @@ export interface Program {
   seed: number;
   /** Backend to run on. */
   backend: BackendName;
-  /** Networks. */
+  /** Networks and trainable modules, in build order (the student first). */
   networks: NetworkPlan[];
-  /** Forward passes per step. */
+  /** Views derived each step, in the order they are built. */
+  views: ViewPlan[];
+  /** Forward passes per step (terms' passes; views run theirs when they are built). */
   passes: PassPlan[];
   /** Loss terms. */
   terms: TermPlan[];
-  /** Self-training: the teacher that makes pseudo-labels and the mixing, when present. */
-  selfTraining: { teacher?: TeacherBlock; mixing?: MixingBlock };
-  /** AdamW settings with the parameter-group rules. */
+  /** Step hooks. */
+  hooks: HookPlan[];
+  /** Per-step metrics besides the loss terms. */
+  metrics: MetricPlan[];
+  /** Lines `plan` prints for the modules. */
+  sections: PlanSection[];
+  /** AdamW settings with the parameter-group rules (the experiment's, then modules'). */
   optimizer: AdamWOptions;
   /** Learning-rate schedule over the run. */
   schedule: PolySchedule;
   /** Training iterations. */
   iterations: number;
-  /** Training data (only the roles some term reads) and batching. */
+  /** Training data (only the roles some pass or view reads) and batching. */
   data: { train: DataPlan[]; batchSize: number; workers: number };
   /** Validation sets and settings. */
-  evaluation: { sets: EvalSetPlan[]; settings: EvaluationBlock };
+  evaluation: { sets: EvalSetPlan[]; settings: Experiment["evaluation"] };
   /** Every kernel a step and an evaluation run. */
   kernels: KernelUse;
 }
 
-const OPEN_DATASET = new URL("../data/open.ts", import.meta.url).href;
+const ROLES: readonly Role[] = ["source", "target"];
 
-/** What `openDataset` needs for a dataset block. */
-export function datasetRequest(block: DatasetBlock): DatasetRequest {
-  if (block.kind === "synthCity") {
-    return {
-      dataset: "synthcity",
-      split: "",
-      domain: block.domain,
-      count: block.count,
-      seed: block.seed,
-    };
+/** The runtime facts of a dataset block, from its kind's module. */
+export function datasetFacts(block: AnyBlock, path: string): DatasetFacts {
+  const module = blockModule(block.kind, path);
+  if (module.dataset === undefined) throw new Error(`${path}: '${block.kind}' is not a dataset`);
+  return module.dataset(block, path);
+}
+
+function rulesOf(experiment: Experiment, networks: NetworkPlan[]): ParamRule[] {
+  const rules: ParamRule[] = Object.entries(experiment.optimizer.paramGroups).map((
+    [key, m],
+  ) => ({ key, lrMult: m.lrMult, decayMult: m.decayMult }));
+  for (const network of networks) {
+    for (const rule of network.paramGroups ?? []) {
+      if (!rules.some((r) => r.key === rule.key)) rules.push(rule);
+    }
   }
-  return {
-    dataset: block.kind,
-    root: block.root,
-    split: block.split,
-    domain: "",
-    count: 0,
-    seed: 0,
+  return rules;
+}
+
+/** Orders views so each comes after every other provider of the views it reads. */
+function orderViews(views: ViewPlan[]): ViewPlan[] {
+  const ordered: ViewPlan[] = [];
+  const pending = [...views];
+  while (pending.length > 0) {
+    const ready = pending.findIndex((v) =>
+      v.reads.every((name) => !pending.some((p) => p !== v && p.name === name))
+    );
+    if (ready < 0) {
+      throw new Error(
+        `views form a cycle: ${pending.map((v) => `${v.by} (${v.name})`).join(", ")}`,
+      );
+    }
+    ordered.push(pending.splice(ready, 1)[0]);
+  }
+  return ordered;
+}
+
+/** Collects what the modules declare. */
+class Builder implements ProgramBuilder {
+  readonly networks: NetworkPlan[] = [];
+  readonly views: ViewPlan[] = [];
+  readonly terms: TermPlan[] = [];
+  readonly hooks: HookPlan[] = [];
+  readonly metrics: MetricPlan[] = [];
+  readonly kernels: KernelUse[] = [];
+  readonly sections: PlanSection[] = [];
+  readonly preparations = new Map<Role, DataPlan["prepare"]>();
+  readonly adjustments = new Map<Role, ((p: PipelineSpec) => PipelineSpec)[]>();
+
+  constructor(readonly experiment: Experiment) {}
+
+  addNetwork(plan: NetworkPlan): void {
+    if (!this.networks.some((n) => n.name === plan.name)) this.networks.push(plan);
+  }
+  addView(plan: ViewPlan): void {
+    this.views.push(plan);
+  }
+  addTerm(plan: TermPlan): void {
+    this.terms.push(plan);
+  }
+  addHook(plan: HookPlan): void {
+    this.hooks.push(plan);
+  }
+  addMetric(plan: MetricPlan): void {
+    if (!this.metrics.some((m) => m.key === plan.key)) this.metrics.push(plan);
+  }
+  addKernels(use: KernelUse): void {
+    this.kernels.push(use);
+  }
+  addPlanSection(section: PlanSection): void {
+    const same = this.sections.find((s) => s.title === section.title);
+    if (same) same.lines.push(...section.lines);
+    else this.sections.push({ title: section.title, lines: [...section.lines] });
+  }
+  prepareData(role: Role, prepare: DataPlan["prepare"][number]): void {
+    this.preparations.set(role, [...(this.preparations.get(role) ?? []), prepare]);
+  }
+  adjustPipeline(role: Role, adjust: (pipeline: PipelineSpec) => PipelineSpec): void {
+    this.adjustments.set(role, [...(this.adjustments.get(role) ?? []), adjust]);
+  }
+  lower(block: AnyBlock, place: Place): void {
+    blockModule(block.kind, place.path).lower?.(block, this, place);
+  }
+  dataset(block: AnyBlock, path: string): DatasetFacts {
+    return datasetFacts(block, path);
+  }
+}
+
+/** Every block of the experiment that a module lowers, with its place, in a fixed order. */
+function placedBlocks(x: Experiment): [AnyBlock, Place][] {
+  const placed: [AnyBlock, Place][] = [[x.model, { path: "model" }]];
+  for (const [name, block] of Object.entries(x.losses)) {
+    placed.push([block, { path: `losses.${name}`, term: name }]);
+  }
+  const optional = x as unknown as Record<string, AnyBlock | undefined>;
+  for (const section of ["teacher", "mixing"]) {
+    if (optional[section] !== undefined) placed.push([optional[section]!, { path: section }]);
+  }
+  if (x.data.sampling !== undefined) placed.push([x.data.sampling, { path: "data.sampling" }]);
+  return placed;
+}
+
+/** The data roles (and their labels) the program's passes, views and terms read. */
+function dataNeeds(b: Builder, passes: PassPlan[]): { roles: Set<Role>; labelled: Set<Role> } {
+  const roles = new Set<Role>();
+  const labelled = new Set<Role>();
+  const provided = new Set(b.views.map((v) => v.name));
+  const visit = (name: string, seen: Set<string>) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    if ((ROLES as readonly string[]).includes(name)) roles.add(name as Role);
+    for (const view of b.views.filter((v) => v.name === name)) {
+      view.labels?.forEach((r) => labelled.add(r));
+      view.reads.forEach((r) => visit(r, seen));
+    }
   };
+  for (const pass of passes) visit(pass.view, new Set());
+  for (const term of b.terms) {
+    for (const view of term.views) {
+      visit(view, new Set());
+      // A term reads ground truth where no module re-provides the role's supervision.
+      if ((ROLES as readonly string[]).includes(view) && !provided.has(view)) {
+        labelled.add(view as Role);
+      }
+    }
+  }
+  return { roles, labelled };
 }
 
-/** The training pipeline of a dataset block. */
-export function pipelineOf(block: DatasetBlock): PipelineSpec {
-  const [a, b] = block.scale;
-  return {
-    resize: a === 0 && b === 0
-      ? { kind: "none" }
-      : { kind: "keepRatio", maxLong: Math.max(a, b), maxShort: Math.min(a, b) },
-    crop: { height: block.crop[0], width: block.crop[1] },
-    catMaxRatio: block.catMaxRatio,
-    flip: block.flip,
+function trainData(b: Builder, x: Experiment, passes: PassPlan[]): DataPlan[] {
+  const { roles, labelled } = dataNeeds(b, passes);
+  return ROLES.filter((r) => roles.has(r)).map((role) => {
+    const facts = datasetFacts(x.data[role], `data.${role}`);
+    const pipeline = (b.adjustments.get(role) ?? []).reduce(
+      (p, adjust) => adjust(p),
+      { ...facts.pipeline, order: "shuffle" } as PipelineSpec,
+    );
+    return {
+      role,
+      block: x.data[role],
+      source: {
+        module: new URL("../data/open.ts", import.meta.url).href,
+        exportName: "openDataset",
+        options: facts.request,
+      },
+      pipeline,
+      labelled: labelled.has(role),
+      prepare: b.preparations.get(role) ?? [],
+    };
+  });
+}
+
+function collectPasses(b: Builder): PassPlan[] {
+  const passes = new Map<string, PassPlan>();
+  const add = (request: PassRequest, reader: string) => {
+    const id = passId(request);
+    if (!passes.has(id)) passes.set(id, { ...request, id, readBy: [] });
+    passes.get(id)!.readBy.push(reader);
   };
-}
-
-function rulesOf(experiment: Experiment): ParamRule[] {
-  return Object.entries(experiment.optimizer.paramGroups).map(([key, m]) => ({
-    key,
-    lrMult: m.lrMult,
-    decayMult: m.decayMult,
-  }));
-}
-
-/** The segmentor spec and options of the experiment's model (the student, or a copy of it). */
-export function networkPlan(experiment: Experiment, name: NetworkName = "student"): NetworkPlan {
-  const { encoder, decoder, numClasses } = experiment.model;
-  return {
-    name,
-    spec: {
-      encoder: `mit_${encoder.variant}`,
-      decoder: decoder.kind === "daformerHead" ? "daformer" : "segformer",
-    },
-    options: {
-      numClasses,
-      channels: decoder.channels,
-      dropout: decoder.dropout,
-      dropPathRate: encoder.dropPathRate,
-    },
-    pretrained: encoder.pretrained,
-    frozen: name !== "student",
-  };
-}
-
-/** The data roles a batch is made from. */
-function rolesOf(batch: Batch): Role[] {
-  return batch === "mixed" ? ["source", "target"] : [batch];
+  for (const term of b.terms) for (const pass of term.passes) add(pass, term.name);
+  for (const view of b.views) for (const pass of view.passes ?? []) add(pass, `${view.name} view`);
+  return [...passes.values()];
 }
 
 /** Lowers a validated experiment. */
 export function compile(experiment: Experiment): Program {
-  const passes = new Map<string, PassPlan>();
-  const terms: TermPlan[] = [];
-  const labelled = new Set<Role>();
-  const roles = new Set<Role>();
-  const networks = [networkPlan(experiment)];
-  const addPass = (request: PassRequest, reader: string) => {
-    const id = passId(request);
-    if (!passes.has(id)) passes.set(id, { ...request, id, readBy: [] });
-    passes.get(id)!.readBy.push(reader);
-    rolesOf(request.input).forEach((r) => roles.add(r));
-  };
-  for (const [name, block] of Object.entries(experiment.losses)) {
-    const implementation = TERM_IMPLEMENTATIONS[block.kind];
-    const needs = implementation.needs(block);
-    for (const request of needs.passes) addPass(request, name);
-    // Ground truth is read for the source batch and, through the ClassMix masks, the mixed one.
-    for (const batch of needs.supervision) {
-      if (batch !== "target") labelled.add("source");
-      rolesOf(batch).forEach((r) => roles.add(r));
-    }
-    if (needs.frozenFeatures && block.kind === "featureDistance") {
-      addPass({ network: "frozen", input: "source", training: false }, name);
-      if (!networks.some((n) => n.name === "frozen")) {
-        networks.push({
-          ...networkPlan(experiment, "frozen"),
-          pretrained: block.encoder === "" ? experiment.model.encoder.pretrained : block.encoder,
-        });
-      }
-    }
-    terms.push({
-      name,
-      block,
-      weight: block.weight,
-      passes: needs.passes.map(passId),
-      supervision: needs.supervision,
-      implementation,
-    });
-  }
-  if (experiment.teacher !== undefined) {
-    networks.push(networkPlan(experiment, "teacher"));
-    addPass({ network: "teacher", input: "target", training: false }, "pseudo-labels");
-  }
-  const train: DataPlan[] = (["source", "target"] as const).filter((r) => roles.has(r)).map((
-    role,
-  ) => ({
-    role,
-    block: experiment.data[role],
-    source: {
-      module: OPEN_DATASET,
-      exportName: "openDataset",
-      options: datasetRequest(experiment.data[role]),
-    },
-    pipeline: {
-      ...pipelineOf(experiment.data[role]),
-      // Under rare-class sampling the reference draws the target uniformly at random
-      // (daformer_hrda_mic.md §3); otherwise each stream reads a permutation per epoch.
-      order: role === "target" && experiment.data.sampling !== undefined ? "random" : "shuffle",
-    },
-    labelled: labelled.has(role),
-    ...(role === "source" && experiment.data.sampling !== undefined
-      ? { sampling: experiment.data.sampling }
-      : {}),
-  }));
+  const b = new Builder(experiment);
+  for (const [block, place] of placedBlocks(experiment)) b.lower(block, place);
+  const views = orderViews(b.views);
+  const passes = collectPasses(b);
   const sets: EvalSetPlan[] = [];
   for (const role of ["targetVal", "sourceVal"] as const) {
     const block = experiment.data[role];
     if (block === undefined) continue;
-    sets.push({ role, block, request: datasetRequest(block), scale: block.scale });
+    const request = datasetFacts(block, `data.${role}`).request;
+    sets.push({ role, block, request, scale: (block as unknown as PipelineParams).scale });
   }
   const schedule: PolySchedule = {
     maxIters: experiment.run.iterations,
@@ -300,27 +278,36 @@ export function compile(experiment: Experiment): Program {
     hash: experimentHash(experiment),
     seed: experiment.run.seed,
     backend: experiment.run.backend,
-    networks,
-    passes: [...passes.values()],
-    terms,
-    selfTraining: { teacher: experiment.teacher, mixing: experiment.mixing },
-    optimizer: { lr, beta1, beta2, weightDecay, eps, rules: rulesOf(experiment) },
+    networks: b.networks,
+    views,
+    passes,
+    terms: b.terms,
+    hooks: b.hooks,
+    metrics: b.metrics,
+    sections: b.sections,
+    optimizer: { lr, beta1, beta2, weightDecay, eps, rules: rulesOf(experiment, b.networks) },
     schedule,
     iterations: experiment.run.iterations,
     data: {
-      train,
+      train: trainData(b, experiment, passes),
       batchSize: experiment.data.loader.batchSize,
       workers: experiment.data.loader.workers,
     },
     evaluation: { sets, settings: experiment.evaluation },
-    kernels: mergeKernelUses([
-      SEGMENTOR_KERNELS,
-      ADAMW_KERNELS,
-      EVALUATION_KERNELS,
-      ...terms.map((t) => t.implementation.kernels),
-      ...(experiment.teacher === undefined ? [] : [SELF_TRAINING_KERNELS]),
-    ]),
+    kernels: mergeKernelUses([...b.kernels, ADAMW_KERNELS, EVALUATION_KERNELS]),
   };
+}
+
+/** Crop `[height, width]` of the samples a view holds (derived views: their first read). */
+export function viewCrop(program: Program, view: string): readonly [number, number] {
+  if ((ROLES as readonly string[]).includes(view)) {
+    return (program.experiment.data[view as Role] as unknown as PipelineParams).crop;
+  }
+  const plan = program.views.find((v) => v.name === view);
+  if (plan === undefined || plan.reads.length === 0) {
+    throw new Error(`no view '${view}' in this program`);
+  }
+  return viewCrop(program, plan.reads[0]);
 }
 
 /**
@@ -329,15 +316,11 @@ export function compile(experiment: Experiment): Program {
  * a head, an upper bound).
  */
 export function stepFlops(program: Program): number {
-  const network = program.networks[0];
   let total = 0;
   for (const pass of program.passes) {
-    const block = program.experiment.data[pass.input === "mixed" ? "source" : pass.input];
-    const flops = countFlops(network.spec, network.options, {
-      batch: program.data.batchSize,
-      height: block.crop[0],
-      width: block.crop[1],
-    });
+    const network = program.networks.find((n) => n.name === pass.network);
+    const [height, width] = viewCrop(program, pass.view);
+    const flops = network?.flops?.({ batch: program.data.batchSize, height, width }) ?? 0;
     total += pass.training ? 3 * flops : flops;
   }
   return total;

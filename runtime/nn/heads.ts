@@ -30,6 +30,14 @@ export interface HeadConfig {
   dropout: number;
 }
 
+/** What a decode head returns. */
+export interface HeadOutputs {
+  /** The fused decoder embedding before dropout and the classifier, stride 4, NHWC. */
+  embedding: tf.Tensor4D;
+  /** Class scores at stride 4, NHWC. */
+  logits: tf.Tensor4D;
+}
+
 /** DAFormer's ASPP dilations (config `daformer_sepaspp_mitb5.py`: dilations (1, 6, 12, 18)). */
 export const DAFORMER_DILATIONS = [1, 6, 12, 18] as const;
 
@@ -95,17 +103,18 @@ export function initSegformerHead(params: ParamStore, rng: RandomStream, config:
 /**
  * SegFormer head: per-level Linear → resize to stride 4 → concat in level order 0..3 (the
  * DAFormer repository's copy; NVlabs concatenates 3..0) → 1×1 conv + BN + ReLU → dropout →
- * classifier. Returns logits at stride 4.
+ * classifier. Returns the fused embedding and the logits, both at stride 4.
  */
 export function segformerHead(
   params: ParamStore,
   config: HeadConfig,
   features: tf.Tensor4D[],
   mode: ForwardMode,
-): tf.Tensor4D {
+): HeadOutputs {
   const levels = embedLevels(params, (i) => `${PREFIX}.linear_c.${i}.proj`, features);
-  const fused = convModule(params, `${PREFIX}.linear_fuse`, tf.concat(levels, 3), mode);
-  return conv2d(params, `${PREFIX}.linear_pred`, dropout2d(fused, config.dropout, mode));
+  const embedding = convModule(params, `${PREFIX}.linear_fuse`, tf.concat(levels, 3), mode);
+  const logits = conv2d(params, `${PREFIX}.linear_pred`, dropout2d(embedding, config.dropout, mode));
+  return { embedding, logits };
 }
 
 /** Adds the DAFormer head's parameters (embeddings, sep-ASPP fusion, bottleneck, classifier). */
@@ -147,14 +156,14 @@ export function initDaformerHead(params: ParamStore, rng: RandomStream, config: 
 /**
  * DAFormer head: per-level Linear embedding → resize to stride 4 → concat → sep-ASPP (1×1 branch
  * and depthwise-separable 3×3 branches with dilations 6/12/18) → concat → 3×3 bottleneck →
- * Dropout2d → classifier. Returns logits at stride 4.
+ * Dropout2d → classifier. Returns the bottleneck's embedding and the logits, at stride 4.
  */
 export function daformerHead(
   params: ParamStore,
   config: HeadConfig,
   features: tf.Tensor4D[],
   mode: ForwardMode,
-): tf.Tensor4D {
+): HeadOutputs {
   const levels = embedLevels(params, (i) => `${PREFIX}.embed_layers.${i}.proj`, features);
   const x = tf.concat(levels, 3) as tf.Tensor4D;
   const aspp = `${PREFIX}.fuse_layer.aspp_modules`;
@@ -167,14 +176,15 @@ export function daformerHead(
     const dwAct = tf.relu(batchNorm(params, `${aspp}.${i}.depthwise_conv.bn`, dw, mode));
     return convModule(params, `${aspp}.${i}.pointwise_conv`, dwAct, mode);
   });
-  const fused = convModule(
+  const embedding = convModule(
     params,
     `${PREFIX}.fuse_layer.bottleneck`,
     tf.concat(branches, 3),
     mode,
     { padding: [1, 1] },
   );
-  return conv2d(params, `${PREFIX}.conv_seg`, dropout2d(fused, config.dropout, mode));
+  const logits = conv2d(params, `${PREFIX}.conv_seg`, dropout2d(embedding, config.dropout, mode));
+  return { embedding, logits };
 }
 
 /** FLOPs (2 × multiply-adds) of one image's head forward at stage-1 size `h × w`. */

@@ -49,12 +49,31 @@ export interface SegmentorOptions {
   seed?: number | RandomStream;
 }
 
-/** What a forward pass returns. */
-export interface SegmentorOutput {
+/**
+ * What a forward pass returns, by name, so a loss can ask for "the decoder embedding" without
+ * the model or the loop changing. Every field is optional because networks differ in what
+ * they compute (a frozen encoder has no logits); a consumer checks what it needs. Wrappers
+ * (multi-resolution models) add fields of their own.
+ */
+export interface ModelOutputs {
+  /** Class scores at stride 4, NHWC. */
+  logits?: tf.Tensor4D;
+  /** Encoder stage outputs at strides 4/8/16/32, NHWC. */
+  features?: tf.Tensor4D[];
+  /** The decoder's fused embedding before dropout and the classifier, stride 4, NHWC. */
+  embedding?: tf.Tensor4D;
+  /** Further outputs a wrapper adds. */
+  [name: string]: tf.Tensor | tf.Tensor[] | undefined;
+}
+
+/** What a whole segmentor's forward pass returns: logits, encoder stages and embedding. */
+export interface SegmentorOutput extends ModelOutputs {
   /** Class scores at stride 4, NHWC. */
   logits: tf.Tensor4D;
   /** Encoder stage outputs at strides 4/8/16/32, NHWC. */
   features: tf.Tensor4D[];
+  /** The decoder's fused embedding, stride 4, NHWC. */
+  embedding: tf.Tensor4D;
 }
 
 /** A network with its parameters. */
@@ -71,6 +90,8 @@ export interface Segmentor {
   forward(image: tf.Tensor4D, mode: ForwardMode): SegmentorOutput;
   /** Runs the encoder only: stage outputs at strides 4/8/16/32 (a frozen feature extractor). */
   encode(image: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D[];
+  /** Inference: logits at stride 4 of a whole image, in eval mode. */
+  predict(image: tf.Tensor4D): tf.Tensor4D;
 }
 
 const DECODERS: readonly DecoderKind[] = ["segformer", "daformer"];
@@ -139,7 +160,10 @@ export function createSegmentor(
     params,
     forward(image: tf.Tensor4D, mode: ForwardMode): SegmentorOutput {
       const features = this.encode(image, mode);
-      return { logits: decode(params, head, features, mode), features };
+      return { ...decode(params, head, features, mode), features };
+    },
+    predict(image: tf.Tensor4D): tf.Tensor4D {
+      return this.forward(image, { training: false }).logits;
     },
     encode(image: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D[] {
       if (image.rank !== 4 || image.shape[3] !== 3) {

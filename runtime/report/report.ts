@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { writePredictionStrip } from "../eval/colourise.ts";
 import type { Program } from "../compile/program.ts";
-import type { EvalResult, EvalSet } from "../train/evaluate.ts";
-import { type MetricsRecord, readMetrics } from "../train/run_dir.ts";
+import type { EvalResult, EvalSet } from "../eval/evaluate.ts";
+import { type MetricsRecord, readMetrics } from "./metrics_log.ts";
 import { lineChart, type Series } from "./svg.ts";
 
 /** What the report is made from. */

@@ -16,7 +16,7 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 // version and API (types from the `yaml` import of deno.json).
 // @ts-types="yaml"
 import { parse } from "../../node_modules/yaml/browser/index.js";
-import { type MetricsRecord, readMetrics } from "../train/run_dir.ts";
+import { type MetricsRecord, readMetrics } from "./metrics_log.ts";
 import { CLASS_NAMES } from "../data/labels.ts";
 
 /** What a finished (or partial) run contributes to a table. */

@@ -8,14 +8,14 @@ import { tf } from "../../runtime/tf.ts";
 import { type BackendName, useBackend } from "../../runtime/backend/mod.ts";
 import { resizeMatrix } from "../../runtime/backend/resize_gradient.ts";
 import { RandomStream } from "../../runtime/random.ts";
+import { mergeKernelUses, SEGMENTOR_KERNELS } from "../../runtime/compile/kernels.ts";
 import { relativeError, runOn, WEBGPU } from "./helpers.ts";
-
-type Mode = "halfPixel" | "alignCorners" | "asymmetric";
+import { resize64, type ResizeMode } from "./fd_cases.ts";
 
 interface ResizeCase {
   x: [number, number, number, number];
   size: [number, number];
-  mode: Mode;
+  mode: ResizeMode;
 }
 
 const CASES: ResizeCase[] = [
@@ -23,7 +23,12 @@ const CASES: ResizeCase[] = [
   { x: [2, 5, 7, 3], size: [20, 28], mode: "halfPixel" },
   { x: [1, 6, 9, 2], size: [12, 18], mode: "halfPixel" },
   { x: [1, 9, 13, 2], size: [4, 6], mode: "halfPixel" },
-  // The other attribute combinations the kernels accept.
+  // Edges of the integer-upsampling (convolution) path: one pixel, two pixels, s = 1, s = 8.
+  { x: [1, 3, 1, 2], size: [9, 3], mode: "halfPixel" },
+  { x: [2, 4, 3, 2], size: [4, 6], mode: "halfPixel" },
+  { x: [1, 2, 3, 1], size: [16, 24], mode: "halfPixel" },
+  { x: [1, 1, 2, 2], size: [3, 8], mode: "asymmetric" },
+  // The other attribute combinations the kernels accept (the matrix path).
   { x: [1, 5, 7, 2], size: [11, 15], mode: "alignCorners" },
   { x: [2, 6, 4, 2], size: [9, 10], mode: "asymmetric" },
   { x: [1, 7, 5, 1], size: [3, 2], mode: "asymmetric" },
@@ -31,40 +36,9 @@ const CASES: ResizeCase[] = [
 
 const BACKENDS: BackendName[] = ["cpu", "wasm", "webgpu"];
 
-/**
- * Source coordinate and taps along one axis, from PyTorch's `upsample_bilinear2d`:
- * align_corners=False: s = max(0, (o + ½)·in/out − ½); align_corners=True: s = o·(in − 1)/(out − 1);
- * TF's legacy asymmetric mapping: s = o·in/out. Then i0 = ⌊s⌋, i1 = min(i0 + 1, in − 1), λ = s − i0.
- */
-function taps(o: number, inSize: number, outSize: number, mode: Mode): [number, number, number] {
-  let s: number;
-  if (mode === "halfPixel") s = Math.max(0, (o + 0.5) * (inSize / outSize) - 0.5);
-  else if (mode === "alignCorners") s = outSize > 1 ? o * (inSize - 1) / (outSize - 1) : 0;
-  else s = o * (inSize / outSize);
-  const i0 = Math.floor(s);
-  return [i0, Math.min(i0 + 1, inSize - 1), s - i0];
-}
-
-/** The resize in float64, NHWC. */
-function resize64(x: Float64Array, c: ResizeCase): Float64Array {
-  const [n, h, w, ch] = c.x;
-  const [oh, ow] = c.size;
-  const y = new Float64Array(n * oh * ow * ch);
-  const at = (b: number, r: number, q: number, d: number) => x[((b * h + r) * w + q) * ch + d];
-  for (let b = 0; b < n; b++) {
-    for (let r = 0; r < oh; r++) {
-      const [r0, r1, lr] = taps(r, h, oh, c.mode);
-      for (let q = 0; q < ow; q++) {
-        const [q0, q1, lq] = taps(q, w, ow, c.mode);
-        for (let d = 0; d < ch; d++) {
-          const top = (1 - lq) * at(b, r0, q0, d) + lq * at(b, r0, q1, d);
-          const bottom = (1 - lq) * at(b, r1, q0, d) + lq * at(b, r1, q1, d);
-          y[((b * oh + r) * ow + q) * ch + d] = (1 - lr) * top + lr * bottom;
-        }
-      }
-    }
-  }
-  return y;
+/** The resize in float64, NHWC, from PyTorch's formulas (independent of `resizeMatrix`). */
+function reference(x: Float64Array, c: ResizeCase): Float64Array {
+  return resize64(x, c.x, c.size, c.mode);
 }
 
 function inputs(c: ResizeCase, seed: number) {
@@ -81,7 +55,7 @@ function inputs(c: ResizeCase, seed: number) {
  * can be 1 and the difference is exact up to float64 rounding (≈1e-15 relative).
  */
 function finiteDifferences(c: ResizeCase, x: Float32Array, v: Float32Array): Float64Array {
-  const loss = (p: Float64Array) => resize64(p, c).reduce((sum, y, i) => sum + y * v[i], 0);
+  const loss = (p: Float64Array) => reference(p, c).reduce((sum, y, i) => sum + y * v[i], 0);
   const base = Float64Array.from(x);
   const grad = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
@@ -94,7 +68,7 @@ function finiteDifferences(c: ResizeCase, x: Float32Array, v: Float32Array): Flo
   return grad;
 }
 
-function flags(mode: Mode): [boolean, boolean] {
+function flags(mode: ResizeMode): [boolean, boolean] {
   return [mode === "alignCorners", mode === "halfPixel"];
 }
 
@@ -138,8 +112,8 @@ for (const backend of BACKENDS) {
           () =>
             tf.image.resizeBilinear(tf.tensor4d(x, c.x), c.size, alignCorners, halfPixelCenters),
         );
-        const reference = resize64(Float64Array.from(x), c);
-        assert.ok(relativeError(y, reference) < 1e-5, `${backend} case ${index}: independent`);
+        const independent = reference(Float64Array.from(x), c);
+        assert.ok(relativeError(y, independent) < 1e-5, `${backend} case ${index}: independent`);
         // y[b, r, q, d] = Σ A_h[r, i] A_w[q, j] x[b, i, j, d], with the gradient's matrices.
         const [n, h, w, ch] = c.x;
         const [oh, ow] = c.size;
@@ -186,5 +160,22 @@ Deno.test("tfjs's own ResizeBilinearGrad fails the same check (the test can fail
     old.dispose();
     const error = relativeError(values, finiteDifferences(c, x, v));
     assert.ok(error > 0.1, `${backend}: tfjs's gradient unexpectedly matches (${error})`);
+  }
+});
+
+Deno.test("the gradient runs the fast path at the networks' sizes, with declared kernels", async () => {
+  await useBackend("wasm");
+  const declared = mergeKernelUses([SEGMENTOR_KERNELS]);
+  const known = new Set([...declared.differentiated, ...declared.backward]);
+  for (const c of CASES) {
+    const { x, v } = inputs(c, 0);
+    const profile = await tf.profile(() => tf.dispose(analytic(c, x, v)));
+    const kernels = [...new Set(profile.kernelNames)];
+    // Every kernel a training step runs must be in the lists (tests/compile/program_test.ts).
+    assert.deepEqual(kernels.filter((k) => !known.has(k)), [], `${c.x} → ${c.size}`);
+    const integer = c.mode !== "alignCorners" && c.size[0] % c.x[1] === 0 &&
+      c.size[1] % c.x[2] === 0;
+    // Integer upsampling (every resize the networks differentiate) is the convolution path.
+    assert.equal(kernels.includes("BatchMatMul"), !integer, `${c.x} → ${c.size}: ${kernels}`);
   }
 });

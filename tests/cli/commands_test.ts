@@ -81,7 +81,7 @@ Deno.test("diff --rev compares with the file as a git revision defined it, defau
   await git("commit", "-q", "-m", "base");
   const unchanged = await cli("diff", ["experiments/source_only.ts", "--rev", "HEAD"], repo);
   assert.equal(unchanged.code, 0, unchanged.stderr);
-  const optim = join(repo, "dsl", "blocks", "optim.ts");
+  const optim = join(repo, "dsl", "blocks", "adamw.ts");
   await Deno.writeTextFile(
     optim,
     (await Deno.readTextFile(optim)).replace("beta2: num(0.999,", "beta2: num(0.99,"),
@@ -125,5 +125,92 @@ Deno.test("the paper-scale DAFormer replicas pass show and plan without their da
     assert.match(plan.stdout, /40000 iterations/);
     assert.match(plan.stdout, /teacher@target:eval/);
     assert.match(plan.stdout, /rare-class sampling \(T 0\.01, images with > 3000 px/);
+  }
+});
+
+Deno.test("an error inside a base experiment is reported against the base file", async () => {
+  const folder = join(".cache", "test-base-error");
+  await Deno.mkdir(folder, { recursive: true });
+  const dsl = "../../dsl/mod.ts";
+  await Deno.writeTextFile(
+    join(folder, "base.ts"),
+    `import { extend } from "${dsl}";\nimport tiny from "../../tests/fixtures/tiny.ts";\n` +
+      `export default extend(tiny, { losses: { ce: { weight: -1 } } });\n`,
+  );
+  await Deno.writeTextFile(
+    join(folder, "child.ts"),
+    `import { extend } from "${dsl}";\nimport base from "./base.ts";\n` +
+      `export default extend(base, { run: { iterations: 5 } });\n`,
+  );
+  const child = await cli("show", [join(folder, "child.ts")]);
+  assert.equal(child.code, 2, child.stderr);
+  assert.match(
+    child.stderr,
+    /^error: \.cache\/test-base-error\/base\.ts \(imported by \.cache\/test-base-error\/child\.ts\): experiment is invalid: losses\.ce\.weight: expected a number ≥ 0, got -1\./,
+  );
+  const base = await cli("show", [join(folder, "base.ts")]);
+  assert.match(base.stderr, /^error: \.cache\/test-base-error\/base\.ts: experiment is invalid/);
+});
+
+Deno.test("--set off and whole blocks: show matches the file that writes the same", async () => {
+  const show = async (...args: string[]) => {
+    const result = await cli("show", args);
+    assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+    return result.stdout;
+  };
+  assert.equal(
+    await show("experiments/daformer.ts", "--set", "data.sampling=off"),
+    await show("experiments/ablations/daformer_no_rcs.ts"),
+  );
+  assert.equal(
+    await show("experiments/daformer.ts", "--set", "mixing=off", "--set", "losses.mix.on=target"),
+    await show("experiments/ablations/daformer_no_mix.ts"),
+  );
+  const plain = await show(
+    "experiments/daformer.ts",
+    ...["--set", "teacher=off", "--set", "mixing=off", "--set", "losses.mix=off"],
+  );
+  assert.doesNotMatch(plain, /^(teacher|mixing):/m);
+  const swapped = await show(
+    "experiments/source_only.ts",
+    ...["--set", 'model.decoder={"kind":"segformerHead"}'],
+  );
+  assert.match(swapped, /\n {2}decoder:\n {4}kind: "segformerHead"\n {4}channels: 768\n/);
+});
+
+Deno.test("every bad --set fails show and run with exit 2, one paragraph, no run directory", async () => {
+  const cases: [string, string, RegExp][] = [
+    ["show", "teacher=off", /losses\.mix\.on: .*add teacher: emaTeacher\(\)/],
+    ["show", "model=off", /model: `off` removes .*; give a model block/],
+    ["show", 'model.decoder={"kind":"nope"}', /model\.decoder: unknown block kind 'nope'/],
+    ["run", 'model.decoder={"kind":"nope"}', /this place needs a decoder block/],
+    ["run", "teacher=off", /losses\.mix\.on: /],
+  ];
+  for (const [command, override, fix] of cases) {
+    const out = join(".cache", "test-runs", "never-set");
+    const result = await cli(command, [
+      "tests/fixtures/tiny_daformer.ts",
+      "--set",
+      override,
+      ...(command === "run" ? ["--out", out] : []),
+    ]);
+    const what = `${command} --set ${override}: ${result.stderr}`;
+    assert.equal(result.code, 2, what);
+    assert.match(result.stderr, fix, what);
+    assert.match(result.stderr, /^error: --set .* is invalid: .*Fix the value.*\n$/, what);
+    assert.equal(result.stderr.trimEnd().split("\n").length, 1, what);
+    assert.equal(result.stdout, "", what);
+    await assert.rejects(() => Deno.stat(out), Deno.errors.NotFound, what);
+  }
+});
+
+Deno.test("the paper-variant siblings of the replicas pass show", async () => {
+  for (const dir of ["gta2cs", "synthia2cs"]) {
+    const released = await cli("show", [`experiments/${dir}/daformer.ts`]);
+    const paper = await cli("show", [`experiments/${dir}/daformer_paper.ts`]);
+    assert.equal(paper.code, 0, paper.stderr);
+    assert.match(released.stdout, /confidence: "batch"/);
+    assert.match(paper.stdout, /confidence: "image"/);
+    assert.match(paper.stdout, /classPool: "image"/);
   }
 });

@@ -3,8 +3,10 @@ import { tf } from "../../runtime/tf.ts";
 import { useBackend } from "../../runtime/backend/mod.ts";
 import { compile, stepFlops } from "../../runtime/compile/program.ts";
 import { checkKernels, mergeKernelUses, SEGMENTOR_KERNELS } from "../../runtime/compile/kernels.ts";
-import { TERM_IMPLEMENTATIONS } from "../../runtime/compile/terms.ts";
-import { buildNetwork, buildNetworks, DivergedError, trainStep } from "../../runtime/train/loop.ts";
+import { DivergedError, trainableParams, trainStep } from "../../runtime/train/step.ts";
+import { buildNetworks, disposeNetworks } from "../../runtime/train/networks.ts";
+import { segmentorArchitecture } from "../../runtime/blocks/model.ts";
+import type { StepContext } from "../../runtime/blocks/types.ts";
 import { AdamW } from "../../runtime/optim/adamw.ts";
 import { RandomStream } from "../../runtime/random.ts";
 import { countFlops } from "../../runtime/nn/segmentor.ts";
@@ -23,7 +25,7 @@ Deno.test("terms that read the same pass share it; data no term reads is not loa
   assert.deepEqual(program.evaluation.sets.map((s) => s.role), ["targetVal", "sourceVal"]);
   assert.deepEqual(program.optimizer.rules.map((r) => r.key).sort(), ["head", "norm", "pos_block"]);
   assert.equal(program.schedule.maxIters, 12);
-  const net = program.networks[0];
+  const net = segmentorArchitecture(tiny);
   assert.equal(
     stepFlops(program),
     3 * countFlops(net.spec, net.options, { batch: 1, height: 64, width: 64 }),
@@ -33,8 +35,9 @@ Deno.test("terms that read the same pass share it; data no term reads is not loa
 Deno.test("the declared kernel lists cover every kernel a training step runs", async () => {
   await useBackend("wasm");
   const program = compile(tiny);
-  const model = await buildNetwork(program.networks[0], 0);
-  const optimizer = new AdamW(model.params.trainable(), program.optimizer);
+  const networks = await buildNetworks(program);
+  const model = networks.get("student")!;
+  const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
   const image = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
   const label = tf.randomUniformInt([1, 64, 64], 0, 19) as tf.Tensor3D;
   const inputs = new Map([["source" as const, { image, label }]]);
@@ -42,17 +45,16 @@ Deno.test("the declared kernel lists cover every kernel a training step runs", a
   const forward = [
     ...(await tf.profile(() => {
       tf.tidy(() => {
-        const out = model.forward(image, { training: true, rng: new RandomStream(1) });
-        TERM_IMPLEMENTATIONS.crossEntropy.compute(program.terms[0].block, {
+        const out = model.forward!(image, { training: true, rng: new RandomStream(1) });
+        program.terms[0].compute({
           pass: () => out,
-          supervision: () => ({ label }),
-          frozenFeatures: () => [],
-        });
+          view: () => ({ image, label }),
+        } as unknown as StepContext);
       });
     })).kernelNames,
   ];
   const step = await tf.profile(() => {
-    trainStep(program, { student: model }, optimizer, inputs, 0, new RandomStream(0));
+    trainStep(program, networks, optimizer, inputs, 0, new RandomStream(0));
   });
   const declared = mergeKernelUses([program.kernels]);
   const all = new Set([...declared.differentiated, ...declared.backward]);
@@ -64,7 +66,7 @@ Deno.test("the declared kernel lists cover every kernel a training step runs", a
   );
   assert.deepEqual(notDifferentiated, [], "forward kernels missing from `differentiated`");
   tf.dispose([image, label]);
-  model.params.dispose();
+  disposeNetworks(networks);
   optimizer.dispose();
 });
 
@@ -88,15 +90,12 @@ Deno.test("a NaN loss stops the step before the update, naming the term", async 
     terms: program.terms.map((t) => ({
       ...t,
       name: "poisoned",
-      implementation: {
-        ...t.implementation,
-        compute: (block: typeof t.block, inputs: Parameters<typeof t.implementation.compute>[1]) =>
-          tf.mul(t.implementation.compute(block, inputs), NaN) as tf.Scalar,
-      },
+      compute: (context: StepContext) => tf.mul(t.compute(context), NaN) as tf.Scalar,
     })),
   };
-  const model = await buildNetwork(program.networks[0], 0);
-  const optimizer = new AdamW(model.params.trainable(), program.optimizer);
+  const networks = await buildNetworks(program);
+  const model = networks.get("student")!;
+  const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
   const before = await model.params.get("decode_head.conv_seg.weight").data();
   const image = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
   const label = tf.randomUniformInt([1, 64, 64], 0, 19) as tf.Tensor3D;
@@ -105,7 +104,7 @@ Deno.test("a NaN loss stops the step before the update, naming the term", async 
     () =>
       trainStep(
         poisoned,
-        { student: model },
+        networks,
         optimizer,
         new Map([["source", { image, label }]]),
         4,
@@ -119,24 +118,37 @@ Deno.test("a NaN loss stops the step before the update, naming the term", async 
   assert.deepEqual(await model.params.get("decode_head.conv_seg.weight").data(), before);
   assert.equal(optimizer.step, 0);
   tf.dispose([image, label]);
-  model.params.dispose();
+  disposeNetworks(networks);
 });
 
 Deno.test("DAFormer's program: teacher and frozen passes, mixed batch, both roles loaded", () => {
   const program = compile(tinyDaformer);
   assert.deepEqual(program.networks.map((n) => n.name), ["student", "frozen", "teacher"]);
+  assert.deepEqual(
+    program.networks.map((n) => [n.trainable, n.checkpointed, n.exported]),
+    [[true, true, true], [false, false, false], [false, true, false]],
+  );
   assert.deepEqual(program.passes.map((p) => [p.id, p.readBy.sort()]).sort(), [
     ["frozen@source:eval", ["fd"]],
     ["student@mixed", ["mix"]],
     ["student@source", ["ce", "fd"]],
-    ["teacher@target:eval", ["pseudo-labels"]],
+    ["teacher@target:eval+bn", ["target view"]],
   ]);
-  assert.deepEqual(program.data.train.map((d) => [d.role, d.labelled, d.sampling?.kind]), [
-    ["source", true, "rareClassSampling"],
-    ["target", false, undefined],
+  assert.deepEqual(program.views.map((v) => [v.name, v.by]), [
+    ["target", "teacher"],
+    ["mixed", "mixing"],
   ]);
-  assert.equal(program.networks[1].pretrained, TINY_ENCODER);
-  const net = program.networks[0];
+  assert.deepEqual(
+    program.data.train.map((d) => [d.role, d.labelled, d.prepare.length, d.pipeline.order]),
+    [["source", true, 1, "shuffle"], ["target", false, 0, "random"]],
+  );
+  assert.match(program.networks[1].describe(new (class {
+    trainable() {
+      return [];
+    }
+  })() as never), new RegExp(TINY_ENCODER.replaceAll(".", "\\.")));
+  assert.deepEqual(program.metrics, [{ key: "pseudo-confidence", logAs: "pseudoConfidence" }]);
+  const net = segmentorArchitecture(tinyDaformer);
   const flops = countFlops(net.spec, net.options, { batch: 1, height: 64, width: 64 });
   assert.equal(stepFlops(program), (3 + 1 + 3 + 1) * flops);
 });
@@ -146,7 +158,7 @@ Deno.test("a DAFormer step runs only declared kernels and leaks no tensors", asy
   await ensureTinyEncoder();
   const program = compile(tinyDaformer);
   const networks = await buildNetworks(program, (r) => Promise.resolve(r));
-  const optimizer = new AdamW(networks.student.params.trainable(), program.optimizer);
+  const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
   const image = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
   const label = tf.randomUniformInt([1, 64, 64], 0, 19) as tf.Tensor3D;
   const target = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
@@ -172,6 +184,6 @@ Deno.test("a DAFormer step runs only declared kernels and leaks no tensors", asy
   );
   assert.deepEqual(undeclared, [], "kernels a DAFormer step runs but the lists do not declare");
   tf.dispose([image, label, target]);
-  for (const n of Object.values(networks)) n?.params.dispose();
+  disposeNetworks(networks);
   optimizer.dispose();
 });

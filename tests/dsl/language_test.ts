@@ -108,11 +108,17 @@ Deno.test("validation names the path of every out-of-range value", () => {
   assert.deepEqual(issuesOf(() => extend(base(), { data: { source: { crop: [160, 160] } } })), [
     "data.source.crop",
   ]);
-  try {
-    extend(base(), { losses: { ce: { weight: -1 } } });
-  } catch (error) {
-    assert.match((error as Error).message, /losses\.ce\.weight: expected a number ≥ 0, got -1/);
-  }
+  // The message names the path, what was expected, and the fix, in one paragraph.
+  assert.throws(
+    () => extend(base(), { losses: { ce: { weight: -1 } } }),
+    (error: unknown) => {
+      assert.ok(error instanceof ExperimentError, `expected an ExperimentError, got ${error}`);
+      assert.match(error.message, /losses\.ce\.weight: expected a number ≥ 0, got -1/);
+      assert.match(error.message, /Fix the value/);
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    },
+  );
 });
 
 Deno.test("extend: same kind merges given fields, another kind replaces, off removes", () => {

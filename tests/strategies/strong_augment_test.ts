@@ -2,7 +2,10 @@ import { strict as assert } from "node:assert";
 import { tf } from "../../runtime/tf.ts";
 import { useBackend } from "../../runtime/backend/mod.ts";
 import { RandomStream } from "../../runtime/random.ts";
-import { strongAugment } from "../../runtime/strategies/strong_augment.ts";
+import {
+  strongAugment,
+  type StrongAugmentOptions,
+} from "../../runtime/strategies/strong_augment.ts";
 import {
   applyJitter,
   denormalizeToUnit,
@@ -30,29 +33,58 @@ function batch(seed: number, n = 2, h = H, w = W): Float32Array[] {
   );
 }
 
-Deno.test("strong augmentation = the CPU jitter then blur, per image, with the same draws", async () => {
-  await useBackend("cpu");
-  const [h, w] = [H, W];
-  const images = batch(1, 2, h, w);
-  const input = tf.tensor4d(Float32Array.from(images.flatMap((x) => [...x])), [2, h, w, 3]);
-  // Probabilities 1: both operations run; replay the stream by hand.
-  const always = { ...DACS, jitterProbability: 1, blurProbability: 1 };
-  const out = strongAugment(input, always, new RandomStream(9));
-  const rng = new RandomStream(9);
+/** Back to ImageNet normalisation from [0, 1] (the constants written out, not imported). */
+function renormalise(unit: Float32Array): Float32Array {
+  const mean = [123.675, 116.28, 103.53], std = [58.395, 57.12, 57.375];
+  return unit.map((v, i) => (v * 255 - mean[i % 3]) / std[i % 3]);
+}
+
+/**
+ * The expected output, from `photometric.ts` alone: the batch's jitter and blur decisions are
+ * given, and each image's draws are replayed from the stream after the two decision draws.
+ */
+function replay(
+  images: Float32Array[],
+  [h, w]: readonly [number, number],
+  options: StrongAugmentOptions,
+  seed: number,
+  decisions: { jitter: boolean; blur: boolean },
+): Float32Array {
+  const rng = new RandomStream(seed);
   rng.next(); // the batch's jitter decision
   rng.next(); // the batch's blur decision
-  const expected = images.map((x) => {
-    const strength = { brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.2 };
-    const unit = applyJitter(denormalizeToUnit(x), drawJitter(strength, rng));
-    const renormalised = new Float32Array(unit.length);
-    const mean = [123.675, 116.28, 103.53], std = [58.395, 57.12, 57.375];
-    unit.forEach((v, i) => (renormalised[i] = (v * 255 - mean[i % 3]) / std[i % 3]));
-    return gaussianBlur(renormalised, w, h, 3, rng.uniform(0.15, 1.15));
-  });
-  const got = await out.data();
-  const want = Float32Array.from(expected.flatMap((x) => [...x]));
+  const s = options.jitterStrength;
+  const strength = { brightness: s, contrast: s, saturation: s, hue: s };
+  return Float32Array.from(images.flatMap((x) => {
+    let y = x;
+    if (decisions.jitter) {
+      y = renormalise(applyJitter(denormalizeToUnit(x), drawJitter(strength, rng)));
+    }
+    if (decisions.blur) y = gaussianBlur(y, w, h, 3, rng.uniform(...options.blurSigma));
+    return [...y];
+  }));
+}
+
+function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+function tensorOf(images: Float32Array[], [h, w]: readonly [number, number]): tf.Tensor4D {
+  return tf.tensor4d(Float32Array.from(images.flatMap((x) => [...x])), [images.length, h, w, 3]);
+}
+
+Deno.test("strong augmentation = the CPU jitter then blur, per image, with the same draws", async () => {
+  await useBackend("cpu");
+  const images = batch(1, 2, H, W);
+  const input = tensorOf(images, [H, W]);
+  // Probabilities 1: both operations run.
+  const always = { ...DACS, jitterProbability: 1, blurProbability: 1 };
+  const out = strongAugment(input, always, new RandomStream(9));
+  const got = await out.data();
+  const want = replay(images, [H, W], always, 9, { jitter: true, blur: true });
+  const worst = maxDifference(got, want);
   assert.ok(worst < 1e-5, `max difference ${worst}`);
   let changed = 0;
   const before = await input.data();
@@ -64,22 +96,48 @@ Deno.test("strong augmentation = the CPU jitter then blur, per image, with the s
 Deno.test("strong augmentation: probability 0 is the identity; the same stream repeats", async () => {
   await useBackend("cpu");
   const images = batch(2);
-  const input = tf.tensor4d(Float32Array.from(images.flatMap((x) => [...x])), [2, H, W, 3]);
+  const input = tensorOf(images, [H, W]);
   const never = { ...DACS, jitterProbability: 0, blurProbability: 0 };
   const same = strongAugment(input, never, new RandomStream(3));
   assert.deepEqual(await same.data(), await input.data());
   const a = strongAugment(input, DACS, new RandomStream(4));
   const b = strongAugment(input, DACS, new RandomStream(4));
   assert.deepEqual(await a.data(), await b.data());
-  // Over many streams the batch decisions follow the probabilities (0.8 and 0.5).
-  let jittered = 0, blurred = 0;
-  for (let s = 0; s < 2000; s++) {
-    const r = new RandomStream(s);
-    if (r.next() < 0.8) jittered++;
-    if (r.next() < 0.5) blurred++;
-  }
-  assert.ok(Math.abs(jittered / 2000 - 0.8) < 0.03 && Math.abs(blurred / 2000 - 0.5) < 0.03);
   tf.dispose([input, same, a, b]);
+});
+
+Deno.test("strong augmentation: one jitter and one blur decision per batch, at 0.8 and 0.5", async () => {
+  await useBackend("cpu");
+  // Small images keep 400 calls quick; σ ≥ 0.5 keeps the 3-tap blur visible (at σ = 0.15 a
+  // 3-tap Gaussian is the identity to 1e-9, and a wrong decision could not be seen).
+  const size = [24, 32] as const;
+  const options = { ...DACS, blurSigma: [0.5, 1.15] as const };
+  const images = batch(7, 2, ...size);
+  const input = tensorOf(images, size);
+  const hypotheses = [false, true].flatMap((jitter) =>
+    [false, true].map((blur) => ({ jitter, blur }))
+  );
+  const streams = 400;
+  let jittered = 0, blurred = 0;
+  for (let seed = 0; seed < streams; seed++) {
+    const out = strongAugment(input, options, new RandomStream(seed));
+    const got = out.dataSync();
+    out.dispose();
+    // Which of the four batch-level outcomes did the real function produce? Exactly one fits.
+    const fits = hypotheses.filter((d) =>
+      maxDifference(got, replay(images, size, options, seed, d)) < 1e-5
+    );
+    assert.equal(fits.length, 1, `stream ${seed}: ${fits.length} outcomes fit`);
+    // The reference draws the two decisions first: U < p for each.
+    const rng = new RandomStream(seed);
+    const expected = { jitter: rng.next() < 0.8, blur: rng.next() < 0.5 };
+    assert.deepEqual(fits[0], expected, `stream ${seed}`);
+    if (fits[0].jitter) jittered++;
+    if (fits[0].blur) blurred++;
+  }
+  assert.ok(Math.abs(jittered / streams - 0.8) < 0.07, `jitter in ${jittered}/${streams}`);
+  assert.ok(Math.abs(blurred / streams - 0.5) < 0.09, `blur in ${blurred}/${streams}`);
+  input.dispose();
 });
 
 /** Mean squared difference between horizontally and vertically adjacent pixels. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { readMetrics, TIMING_FIELDS } from "../../runtime/train/run_dir.ts";
+import { readMetrics, TIMING_FIELDS } from "../../runtime/report/metrics_log.ts";
 
 /** `root/name`, removed first so the run starts from nothing. */
 export async function fresh(root: string, name: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { cli, finish, spawn } from "../cli/helpers.ts";
-import { readMetrics } from "../../runtime/train/run_dir.ts";
+import { readMetrics } from "../../runtime/report/metrics_log.ts";
 import { fresh as freshDir, reproducible } from "./helpers.ts";
 import { checkpointPath, listCheckpoints } from "../../runtime/train/checkpoint.ts";
 import { readSafetensors } from "../../runtime/io/safetensors.ts";

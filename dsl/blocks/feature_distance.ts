@@ -1,43 +1,12 @@
 /**
- * Loss-term blocks. An experiment's `losses` is a record of named terms; the total loss is the
- * sum of `weight × term`.
+ * Thing-class feature distance to a frozen pretrained encoder (DAFormer §3.5), with its checks
+ * that the frozen encoder is named somewhere and that its classes exist in the model.
  *
  * @module
  */
 import { type Block, defineBlock } from "../block.ts";
-import { int, num, numbers, oneOf, text } from "../schema.ts";
-
-/**
- * Which batch a cross-entropy term reads: `source` (ground truth), `mixed` (the ClassMix batch:
- * source labels where pasted, the teacher's pseudo-labels elsewhere, confidence-weighted) or
- * `target` (the target crop with the teacher's pseudo-labels and weights, no mixing).
- */
-export const CE_INPUTS = ["source", "mixed", "target"] as const;
-
-/** Parameters of {@linkcode crossEntropy}. */
-export interface CrossEntropyParams {
-  /** Weight of the term in the total loss (1). */
-  weight: number;
-  /** The batch it reads (see {@linkcode CE_INPUTS}); `mixed` and `target` need a teacher. */
-  on: (typeof CE_INPUTS)[number];
-  /** Label value that contributes no loss (mmseg `ignore_index` 255). */
-  ignoreIndex: number;
-}
-
-/**
- * Pixel-wise cross-entropy, mean over all pixels with ignored ones counting 0 (mmseg, see
- * `runtime/losses/cross_entropy.ts`).
- */
-export const crossEntropy = defineBlock<"crossEntropy", CrossEntropyParams>({
-  kind: "crossEntropy",
-  family: "loss",
-  summary: "pixel-wise cross-entropy on labelled data",
-  schema: {
-    weight: num(1, { min: 0 }),
-    on: oneOf(CE_INPUTS, "source"),
-    ignoreIndex: int(255, 0, 255),
-  },
-});
+import type { Issue } from "../issues.ts";
+import { num, numbers, text } from "../schema.ts";
 
 /** The thing classes of Cityscapes' 19 (traffic light … bicycle), DAFormer's FD classes. */
 export const THING_CLASS_IDS: readonly number[] = [6, 7, 11, 12, 13, 14, 15, 16, 17, 18];
@@ -58,6 +27,16 @@ export interface FeatureDistanceParams {
   encoder: string;
 }
 
+/** A {@linkcode featureDistance} block. */
+export type FeatureDistanceBlock = Block<"featureDistance", FeatureDistanceParams>;
+
+declare module "../families.ts" {
+  interface LossBlocks {
+    /** Thing-class feature distance. */
+    featureDistance: FeatureDistanceBlock;
+  }
+}
+
 /**
  * Thing-class feature distance (DAFormer §3.5): the L2 distance between the student's last
  * encoder stage and a frozen pretrained encoder's on the source crop, averaged over the cells
@@ -73,9 +52,24 @@ export const featureDistance = defineBlock<"featureDistance", FeatureDistancePar
     majority: num(0.75, { min: 0, max: 1, exclusiveMin: true }),
     encoder: text(""),
   },
+  // The source crop: its labels choose the cells, the student's pass on it is compared.
+  views: () => ["source"],
+  check: (block, { experiment: { model }, path }) => {
+    const issues: Issue[] = [];
+    if (block.encoder === "" && model.encoder.pretrained === "") {
+      issues.push({
+        path: `${path}.encoder`,
+        message: "the frozen encoder defaults to model.encoder.pretrained, which is empty; " +
+          "name a weights file or experiment here or there",
+      });
+    }
+    const bad = block.classes.filter((c) => !Number.isInteger(c) || c >= model.numClasses);
+    if (bad.length > 0) {
+      issues.push({
+        path: `${path}.classes`,
+        message: `[${bad}] are not class ids of this ${model.numClasses}-class model`,
+      });
+    }
+    return issues;
+  },
 });
-
-/** Loss blocks. */
-export type LossBlock =
-  | Block<"crossEntropy", CrossEntropyParams>
-  | Block<"featureDistance", FeatureDistanceParams>;

@@ -7,13 +7,13 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import type { Segmentor } from "../nn/segmentor.ts";
+import type { Network } from "../blocks/types.ts";
 import { openDataset } from "../data/open.ts";
 import { keepRatioSize, resizeBilinear } from "../data/transforms/geometry.ts";
 import { normalize } from "../data/transforms/photometric.ts";
 import { ConfusionMatrix, type Protocol, type SegmentationMetrics } from "../eval/confusion.ts";
 import { confusionFromTensors } from "../eval/confusion_tensor.ts";
-import type { EvalSetPlan } from "../compile/program.ts";
+import type { EvalSetPlan } from "../blocks/types.ts";
 
 /** One preprocessed validation image. */
 export interface EvalImage {
@@ -85,15 +85,24 @@ export interface EvalResult {
   predictions: Uint8Array[];
 }
 
+/**
+ * Whole-image inference: logits at stride 4 of a batch, from the network's own `predict` when it
+ * has one (sliding-window or multi-resolution models), else its eval-mode forward pass.
+ */
+export function predictLogits(model: Network, image: tf.Tensor4D): tf.Tensor4D {
+  if (model.predict !== undefined) return model.predict(image);
+  const logits = model.forward?.(image, { training: false }).logits;
+  if (logits === undefined) throw new Error("evaluation: the network predicts no logits");
+  return logits;
+}
+
 /** Predicted trainIds of a batch of equally sized images, at their native size. */
-function predictBatch(model: Segmentor, batch: EvalImage[]): tf.Tensor3D {
+function predictBatch(model: Network, batch: EvalImage[]): tf.Tensor3D {
   return tf.tidy(() => {
     const { inputWidth: w, inputHeight: h, width, height } = batch[0];
     const data = new Float32Array(batch.length * w * h * 3);
     batch.forEach((x, k) => data.set(x.input, k * w * h * 3));
-    const logits = model.forward(tf.tensor4d(data, [batch.length, h, w, 3]), {
-      training: false,
-    }).logits;
+    const logits = predictLogits(model, tf.tensor4d(data, [batch.length, h, w, 3]));
     const full = tf.image.resizeBilinear(logits, [height, width], false, true);
     return tf.cast(tf.argMax(full, -1), "int32") as tf.Tensor3D;
   });
@@ -101,7 +110,7 @@ function predictBatch(model: Segmentor, batch: EvalImage[]): tf.Tensor3D {
 
 /** Evaluates `model` on a set in batches of images of equal size. */
 export async function evaluate(
-  model: Segmentor,
+  model: Network,
   set: EvalSet,
   options: { batchSize: number; protocol: Protocol; pictures: number; numClasses: number },
 ): Promise<EvalResult> {

@@ -1,13 +1,12 @@
 /**
- * Optimisation blocks: AdamW with mmcv parameter groups and the poly schedule with warm-up
- * (`shared/reference/daformer_hrda_mic.md` §1.4; DAFormer `schedules/adamw.py`,
- * `schedules/poly10warm.py`).
+ * AdamW with mmcv parameter groups (`shared/reference/daformer_hrda_mic.md` §1.4; DAFormer
+ * `schedules/adamw.py`): the optimiser an experiment gets when it names none.
  *
  * @module
  */
 import { type Block, defineBlock } from "../block.ts";
 import type { GroupMultipliers } from "../schema.ts";
-import { int, num } from "../schema.ts";
+import { num } from "../schema.ts";
 
 /** Parameters of {@linkcode adamw}. */
 export interface AdamWParams {
@@ -28,11 +27,22 @@ export interface AdamWParams {
   paramGroups: Readonly<Record<string, GroupMultipliers>>;
 }
 
+/** An {@linkcode adamw} block. */
+export type AdamWBlock = Block<"adamw", AdamWParams>;
+
+declare module "../families.ts" {
+  interface OptimizerBlocks {
+    /** AdamW. */
+    adamw: AdamWBlock;
+  }
+}
+
 /** AdamW as PyTorch 1.7 (see `runtime/optim/adamw.ts`). */
 export const adamw = defineBlock<"adamw", AdamWParams>({
   kind: "adamw",
   family: "optimizer",
   summary: "AdamW with parameter groups",
+  familyDefault: true,
   schema: {
     lr: num(6e-5, { min: 0, exclusiveMin: true }),
     beta1: num(0.9, { min: 0, max: 1 }),
@@ -49,34 +59,3 @@ export const adamw = defineBlock<"adamw", AdamWParams>({
     },
   },
 });
-
-/** Optimiser blocks. */
-export type OptimizerBlock = Block<"adamw", AdamWParams>;
-
-/** Parameters of {@linkcode poly}. */
-export interface PolyParams {
-  /** Exponent of the decay (1.0). */
-  power: number;
-  /** Floor of the decayed rate (0). */
-  minLr: number;
-  /** Linear warm-up iterations (1500). */
-  warmupIters: number;
-  /** Rate ratio at the first warm-up iteration (1e-6). */
-  warmupRatio: number;
-}
-
-/** mmcv's poly schedule over `run.iterations`, with linear warm-up applied on top. */
-export const poly = defineBlock<"poly", PolyParams>({
-  kind: "poly",
-  family: "schedule",
-  summary: "poly learning-rate decay with linear warm-up",
-  schema: {
-    power: num(1, { min: 0 }),
-    minLr: num(0, { min: 0 }),
-    warmupIters: int(1500),
-    warmupRatio: num(1e-6, { min: 0, max: 1, exclusiveMin: true }),
-  },
-});
-
-/** Schedule blocks. */
-export type ScheduleBlock = Block<"poly", PolyParams>;

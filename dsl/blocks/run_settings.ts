@@ -1,41 +1,11 @@
 /**
- * Evaluation and run-settings blocks.
+ * Run settings: how long to train and how to record it (the `run` section; the default when
+ * left out).
  *
  * @module
  */
 import { type Block, defineBlock } from "../block.ts";
 import { int, oneOf } from "../schema.ts";
-
-/** mIoU protocols: 19 classes (GTA→CS), 16 (SYNTHIA→CS), 13 (16 without wall, fence, pole). */
-export const PROTOCOLS = ["19", "16", "13"] as const;
-
-/** Parameters of {@linkcode evaluation}. */
-export interface EvaluationParams {
-  /** Evaluate the student every this many iterations (and always at the end). */
-  every: number;
-  /** Which mIoU the report leads with. */
-  protocol: (typeof PROTOCOLS)[number];
-  /** Target images drawn as image | label | prediction in the report. */
-  pictures: number;
-  /** Images per inference batch. */
-  batchSize: number;
-}
-
-/** Periodic whole-image evaluation on the validation sets (mmseg `mode='whole'`). */
-export const evaluation = defineBlock<"evaluation", EvaluationParams>({
-  kind: "evaluation",
-  family: "evaluation",
-  summary: "periodic whole-image evaluation",
-  schema: {
-    every: int(4000, 1),
-    protocol: oneOf(PROTOCOLS, "19"),
-    pictures: int(4, 0, 64),
-    batchSize: int(4, 1),
-  },
-});
-
-/** Evaluation blocks. */
-export type EvaluationBlock = Block<"evaluation", EvaluationParams>;
 
 /** Backends an experiment can name. */
 export const BACKENDS = ["wasm", "webgpu", "tensorflow", "cpu"] as const;
@@ -56,11 +26,19 @@ export interface RunParams {
   keepCheckpoints: number;
 }
 
+declare module "../families.ts" {
+  interface RunBlocks {
+    /** Run settings (kind `run`). */
+    run: Block<"run", RunParams>;
+  }
+}
+
 /** How long to train and how to record it. */
 export const runSettings = defineBlock<"run", RunParams>({
   kind: "run",
   family: "run",
   summary: "iterations, seed, backend, logging and checkpoints",
+  familyDefault: true,
   schema: {
     iterations: int(40000, 1),
     seed: int(0),
@@ -70,6 +48,3 @@ export const runSettings = defineBlock<"run", RunParams>({
     keepCheckpoints: int(2, 1),
   },
 });
-
-/** Run blocks. */
-export type RunBlock = Block<"run", RunParams>;

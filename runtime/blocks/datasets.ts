@@ -1,0 +1,62 @@
+/**
+ * The dataset family's runtime module: what `openDataset` needs for each dataset block, its
+ * training pipeline (keep-ratio resize, crop with the category-ratio check, flip) and its `plan`
+ * phrase. SynthCity is generated in memory; GTA5, SYNTHIA and Cityscapes are read from their
+ * published on-disk layouts under `root`.
+ *
+ * @module
+ */
+import type {
+  Block,
+  FolderDatasetParams,
+  PipelineParams,
+  SynthCityParams,
+} from "../../dsl/mod.ts";
+import type { PipelineSpec } from "../data/transforms/pipeline.ts";
+import { registerBlockModule } from "./registry.ts";
+
+/** The training pipeline of a dataset block's pipeline fields. */
+export function pipelineOf(block: PipelineParams): PipelineSpec {
+  const [a, b] = block.scale;
+  return {
+    resize: a === 0 && b === 0
+      ? { kind: "none" }
+      : { kind: "keepRatio", maxLong: Math.max(a, b), maxShort: Math.min(a, b) },
+    crop: { height: block.crop[0], width: block.crop[1] },
+    catMaxRatio: block.catMaxRatio,
+    flip: block.flip,
+  };
+}
+
+registerBlockModule<Block<"synthCity", SynthCityParams>>({
+  kind: "synthCity",
+  dataset: (block) => ({
+    request: {
+      dataset: "synthcity",
+      split: "",
+      domain: block.domain,
+      count: block.count,
+      seed: block.seed,
+    },
+    pipeline: pipelineOf(block),
+    describe: `synthCity ${block.domain} (${block.count} images, seed ${block.seed})`,
+    crop: block.crop,
+  }),
+});
+
+/** The module of a dataset read from its on-disk layout (`reader` names the reader). */
+function folderDataset(kind: "gta5" | "synthia" | "cityscapes"): void {
+  registerBlockModule<Block<typeof kind, FolderDatasetParams>>({
+    kind,
+    dataset: (block) => ({
+      request: { dataset: kind, root: block.root, split: block.split, domain: "", count: 0, seed: 0 },
+      pipeline: pipelineOf(block),
+      describe: `${kind} ${block.root} (${block.split})`,
+      crop: block.crop,
+    }),
+  });
+}
+
+folderDataset("gta5");
+folderDataset("synthia");
+folderDataset("cityscapes");

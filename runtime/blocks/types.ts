@@ -1,0 +1,289 @@
+/**
+ * What a block's runtime module declares. Every published idea is one module
+ * (`runtime/blocks/<family or kind>.ts`): the compiler hands each block of an experiment to the
+ * module registered for its kind, and the module *lowers* it by declaring, through a
+ * {@linkcode ProgramBuilder}, the networks and trainable modules it adds, the views it derives
+ * each step, the loss it computes, its hooks, metrics, data preparation, kernels and `plan`
+ * lines. The loop, `plan`, checkpoints, the optimiser and weight export iterate over those
+ * declarations and never ask which kind a block is.
+ *
+ * @module
+ */
+import type { tf } from "../tf.ts";
+import type { AnyBlock, Experiment } from "../../dsl/mod.ts";
+import type { RandomStream } from "../random.ts";
+import type { ParamStore } from "../nn/params.ts";
+import type { ForwardMode } from "../nn/layers.ts";
+import type { ModelOutputs } from "../nn/segmentor.ts";
+import type { KernelUse } from "../compile/kernels.ts";
+import type { ParamRule } from "../optim/param_groups.ts";
+import type { PipelineSpec } from "../data/transforms/pipeline.ts";
+import type { SourceSpec } from "../data/prefetch/protocol.ts";
+import type { DatasetRequest } from "../data/open.ts";
+
+/** A training-data role: the batches the loaders deliver. */
+export type Role = "source" | "target";
+
+/**
+ * A batch a pass or a loss reads, by name: the data roles `source` and `target`, or a view a
+ * module derives each step (`mixed`, later a masked target, a detail crop, the previous frame).
+ */
+export interface View {
+  /** Normalised images `[N, H, W, 3]`. */
+  image: tf.Tensor4D;
+  /** Class ids `[N, H, W]` int32 (255 = ignore): ground truth or pseudo-labels. */
+  label?: tf.Tensor3D;
+  /** Per-pixel loss weights `[N, H, W]`, or undefined for weight 1 everywhere. */
+  weight?: tf.Tensor3D;
+}
+
+/** A forward pass: a network on a view in a mode. Each distinct pass runs once per step. */
+export interface PassRequest {
+  /** The network's name (`student`, `teacher`, `frozen`, or one a module adds). */
+  network: string;
+  /** The view it runs on. */
+  view: string;
+  /** Training mode (dropout, drop-path, BatchNorm batch statistics) or not. */
+  training: boolean;
+  /** BatchNorm on batch statistics in eval mode (DAFormer's teacher). */
+  batchStatistics?: boolean;
+}
+
+/** The id of a pass, as `plan` prints it: `student@source`, `frozen@source:eval`. */
+export function passId(request: PassRequest): string {
+  const mode = request.training ? "" : request.batchStatistics ? ":eval+bn" : ":eval";
+  return `${request.network}@${request.view}${mode}`;
+}
+
+/** A built network or trainable module: its parameters and, for networks, a forward pass. */
+export interface Network {
+  /** Parameters and buffers by their reference state-dict names. */
+  readonly params: ParamStore;
+  /** Runs it on normalised NHWC images, returning its named outputs. */
+  forward?(image: tf.Tensor4D, mode: ForwardMode): ModelOutputs;
+  /**
+   * Inference logits at stride 4 (whole image here; a multi-resolution model slides windows):
+   * what evaluation and, where a module wants it, pseudo-labelling call.
+   */
+  predict?(image: tf.Tensor4D): tf.Tensor4D;
+}
+
+/** What building a network may use. */
+export interface BuildContext {
+  /** The run's root seed (each network forks `init:<name>` from it). */
+  seed: number;
+  /** Turns a weights reference into a safetensors path (experiment files → their run). */
+  resolve(reference: string): Promise<string>;
+  /** False for `plan`, which builds networks only to count their parameters. */
+  loadWeights: boolean;
+  /** The networks built so far (a teacher copies the student's architecture). */
+  networks: ReadonlyMap<string, Network>;
+}
+
+/** A network or trainable module a block adds. */
+export interface NetworkPlan {
+  /** Its name in passes, checkpoints (`<name>.<param>`) and `plan`. */
+  name: string;
+  /** Its parameters receive gradients and AdamW updates. */
+  trainable: boolean;
+  /** Its parameters and buffers are saved in checkpoints (and restored on resume). */
+  checkpointed: boolean;
+  /** Its parameters go into the exported `weights.safetensors` (the trained model). */
+  exported: boolean;
+  /** Optimiser groups for its parameters, applied unless the experiment names the same key. */
+  paramGroups?: readonly ParamRule[];
+  /** Its `plan` line (after its name), from its built parameters. */
+  describe(params: ParamStore): string;
+  /** Shape facts `plan` and FLOP counts read (encoder and decoder names, widths). */
+  facts?: Readonly<Record<string, unknown>>;
+  /** Builds it (after the networks before it in the program). */
+  build(context: BuildContext): Promise<Network>;
+  /** FLOPs of one forward pass over `batch` images of `height × width` (0 when unknown). */
+  flops?(input: { batch: number; height: number; width: number }): number;
+}
+
+/** What a step's derived views, hooks and losses may read. */
+export interface StepContext {
+  /** Zero-based iteration of this step. */
+  readonly iteration: number;
+  /** The step's stream for `label` (forked from `step:t`, so consumers never shift others). */
+  rng(label: string): RandomStream;
+  /** A network by name. */
+  network(name: string): Network;
+  /** A view by name (data roles and the views built before the one asking). */
+  view(name: string): View;
+  /** The outputs of a pass (run once, then shared). */
+  pass(request: PassRequest): ModelOutputs;
+  /** Registers tensors to dispose when the step ends. */
+  own(...tensors: tf.Tensor[]): void;
+  /** Reports a per-step metric: the mean of the tensor's elements, read with the losses. */
+  metric(key: string, values: tf.Tensor): void;
+}
+
+/** A view a module derives each step, outside the gradient. */
+export interface ViewPlan {
+  /** Its name; a module may re-provide a view it reads (the teacher adds pseudo-labels). */
+  name: string;
+  /** Views it reads (the data roles count). */
+  reads: readonly string[];
+  /** Who provides it, for `plan`. */
+  by: string;
+  /** One `plan` line. */
+  describe: string;
+  /** Passes it runs while it is built (outside the gradient). */
+  passes?: readonly PassRequest[];
+  /** Data roles whose ground-truth labels it reads (their loaders then load labels). */
+  labels?: readonly Role[];
+  /** Builds it; tensors it creates must be handed to `context.own`. */
+  build(context: StepContext): View;
+}
+
+/** A step hook (outside the gradient). */
+export interface HookPlan {
+  /** Who declared it, for `plan`. */
+  by: string;
+  /** Runs before the step's views (e.g. the EMA update of a teacher for iteration t). */
+  beforeStep?(context: StepContext): void;
+  /** Runs after the optimiser update. */
+  afterStep?(context: StepContext): void;
+}
+
+/** A loss term of every step. */
+export interface TermPlan {
+  /** Its name in the experiment (and in metrics). */
+  name: string;
+  /** Its block. */
+  block: AnyBlock;
+  /** Weight in the total loss. */
+  weight: number;
+  /** The passes it reads. */
+  passes: PassRequest[];
+  /** The views whose supervision it reads. */
+  views: string[];
+  /** What it reads, as `plan` prints it. */
+  reads: string[];
+  /** Its unweighted value for one step (inside the gradient). */
+  compute(context: StepContext): tf.Scalar;
+}
+
+/** A per-step metric a module reports, and its name in `metrics.jsonl`. */
+export interface MetricPlan {
+  /** Key in the logging window (checkpointed). */
+  key: string;
+  /** Field of the `train` record. */
+  logAs: string;
+}
+
+/** What a data stream's preparation may read and report. */
+export interface DataContext {
+  /** Progress lines for the user. */
+  write(text: string): void;
+}
+
+/** A training data stream. */
+export interface DataPlan {
+  /** Which role it feeds. */
+  role: Role;
+  /** The dataset block. */
+  block: AnyBlock;
+  /** What the loader opens (in a worker). */
+  source: SourceSpec;
+  /** Crop and augmentation. */
+  pipeline: PipelineSpec;
+  /** Whether the step reads its labels. */
+  labelled: boolean;
+  /** Changes to the pipeline computed when the run starts (rare-class statistics). */
+  prepare: ((pipeline: PipelineSpec, context: DataContext) => Promise<PipelineSpec>)[];
+}
+
+/** A validation set. */
+export interface EvalSetPlan {
+  /** `targetVal` or `sourceVal`. */
+  role: "targetVal" | "sourceVal";
+  /** The dataset block. */
+  block: AnyBlock;
+  /** How to open it. */
+  request: DatasetRequest;
+  /** Keep-ratio test scale `[long, short]` (`[0, 0]` = native). */
+  scale: readonly [number, number];
+}
+
+/** A dataset block's runtime facts. */
+export interface DatasetFacts {
+  /** What `openDataset` needs. */
+  request: DatasetRequest;
+  /** The training pipeline (resize, crop, flip). */
+  pipeline: PipelineSpec;
+  /** One `plan` phrase: `synthCity game (500 images, seed 0)`. */
+  describe: string;
+  /** Crop `[height, width]` of training samples. */
+  crop: readonly [number, number];
+}
+
+/** A `plan` section a module adds. */
+export interface PlanSection {
+  /** Its title. */
+  title: string;
+  /** Its lines. */
+  lines: string[];
+}
+
+/** Where a block stands in the experiment. */
+export interface Place {
+  /** Dotted path: `losses.ce`, `teacher`, `data.sampling`. */
+  path: string;
+  /** The term's name, for loss blocks. */
+  term?: string;
+}
+
+/** What a module may declare while lowering its block. */
+export interface ProgramBuilder {
+  /** The experiment being lowered. */
+  readonly experiment: Experiment;
+  /** Adds a network or trainable module (once per name; later declarations are ignored). */
+  addNetwork(plan: NetworkPlan): void;
+  /** Adds a derived view. */
+  addView(plan: ViewPlan): void;
+  /** Adds a loss term. */
+  addTerm(plan: TermPlan): void;
+  /** Adds a hook. */
+  addHook(plan: HookPlan): void;
+  /** Adds a per-step metric. */
+  addMetric(plan: MetricPlan): void;
+  /** Kernels the block runs. */
+  addKernels(use: KernelUse): void;
+  /** Lines for `plan`. */
+  addPlanSection(section: PlanSection): void;
+  /** Prepares a data stream when the run starts (only if some pass reads the role). */
+  prepareData(role: Role, prepare: DataPlan["prepare"][number]): void;
+  /** Changes a data stream's pipeline at compile time (e.g. target order under RCS). */
+  adjustPipeline(role: Role, adjust: (pipeline: PipelineSpec) => PipelineSpec): void;
+  /** Lowers a nested block (a model's encoder, a wrapper's inner segmentor). */
+  lower(block: AnyBlock, place: Place): void;
+  /** The runtime facts of a dataset block (from its module). */
+  dataset(block: AnyBlock, path: string): DatasetFacts;
+}
+
+/** A block kind's runtime module. */
+export interface BlockModule<B extends AnyBlock = AnyBlock> {
+  /** The block kind it lowers. */
+  readonly kind: B["kind"];
+  /** Declares what the block adds to the program. */
+  lower?(block: B, builder: ProgramBuilder, place: Place): void;
+  /** For dataset blocks: how to open and preprocess the data. */
+  dataset?(block: B, path: string): DatasetFacts;
+  /** For encoder and decoder blocks: their part of the segmentor's spec and options. */
+  modelPart?(block: B): ModelPart;
+}
+
+/** What an encoder or decoder block contributes to a segmentor. */
+export interface ModelPart {
+  /** Encoder variant (`mit_b5`), for encoder blocks. */
+  encoder?: string;
+  /** Decoder kind (`daformer`), for decoder blocks. */
+  decoder?: "segformer" | "daformer";
+  /** Segmentor options it sets (widths, dropout, drop-path). */
+  options: Record<string, number>;
+  /** Encoder weights to start from ("" = none), for encoder blocks. */
+  pretrained?: string;
+}
