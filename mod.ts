@@ -29,11 +29,11 @@ export {
   createSegmentor,
   type DecoderKind,
   defaultChannels,
+  type ModelOutputs,
   type ModelSpec,
   parseModelSpec,
   type Segmentor,
   type SegmentorOptions,
-  type ModelOutputs,
   type SegmentorOutput,
 } from "./runtime/nn/segmentor.ts";
 export { crossEntropy, type CrossEntropyOptions } from "./runtime/losses/cross_entropy.ts";
@@ -195,12 +195,7 @@ export {
   exportedWeights,
 } from "./runtime/train/networks.ts";
 export { disposeViews, TrainingData } from "./runtime/train/data.ts";
-export {
-  type EvalResult,
-  evaluate,
-  loadEvalSet,
-  predictLogits,
-} from "./runtime/eval/evaluate.ts";
+export { type EvalResult, evaluate, loadEvalSet, predictLogits } from "./runtime/eval/evaluate.ts";
 export { type MetricsRecord, readMetrics } from "./runtime/report/metrics_log.ts";
 export { runDirectory } from "./runtime/train/run_dir.ts";
 export { readCheckpoint, restoreParams } from "./runtime/train/checkpoint.ts";

@@ -6,12 +6,7 @@
  *
  * @module
  */
-import type {
-  Block,
-  FolderDatasetParams,
-  PipelineParams,
-  SynthCityParams,
-} from "../../dsl/mod.ts";
+import type { Block, FolderDatasetParams, PipelineParams, SynthCityParams } from "../../dsl/mod.ts";
 import type { PipelineSpec } from "../data/transforms/pipeline.ts";
 import { registerBlockModule } from "./registry.ts";
 
@@ -49,7 +44,14 @@ function folderDataset(kind: "gta5" | "synthia" | "cityscapes"): void {
   registerBlockModule<Block<typeof kind, FolderDatasetParams>>({
     kind,
     dataset: (block) => ({
-      request: { dataset: kind, root: block.root, split: block.split, domain: "", count: 0, seed: 0 },
+      request: {
+        dataset: kind,
+        root: block.root,
+        split: block.split,
+        domain: "",
+        count: 0,
+        seed: 0,
+      },
       pipeline: pipelineOf(block),
       describe: `${kind} ${block.root} (${block.split})`,
       crop: block.crop,

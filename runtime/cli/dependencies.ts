@@ -49,7 +49,12 @@ export async function weightsDependencies(
     seen.add(reference);
     const dependency = compile(await loadExperiment(reference));
     lines.push(...await weightsDependencies(dependency, runsRoot, seen));
-    const runDir = runDirectory(runsRoot, experimentName(reference), dependency.hash, dependency.seed);
+    const runDir = runDirectory(
+      runsRoot,
+      experimentName(reference),
+      dependency.hash,
+      dependency.seed,
+    );
     if (await exists(join(runDir, "weights.safetensors"))) {
       lines.push(`${reference}: finished (${runDir}/weights.safetensors), nothing to train`);
       continue;

@@ -34,7 +34,9 @@ function count(n: number): string {
 function describeData(program: Program, role: "source" | "target"): string {
   const plan = program.data.train.find((d) => d.role === role);
   const facts = datasetFacts(program.experiment.data[role], `data.${role}`);
-  if (plan === undefined) return `  ${role.padEnd(9)} ${facts.describe}: read by no term, not loaded`;
+  if (plan === undefined) {
+    return `  ${role.padEnd(9)} ${facts.describe}: read by no term, not loaded`;
+  }
   const p = plan.pipeline;
   const resize = p.resize.kind === "keepRatio"
     ? `resize ≤ ${p.resize.maxLong}×${p.resize.maxShort} keep-ratio`
@@ -43,7 +45,9 @@ function describeData(program: Program, role: "source" | "target"): string {
     ? "images drawn uniformly at random"
     : "a new permutation of the images each epoch";
   const prepared = plan.prepare.length > 0 ? " (sampling prepared when the run starts)" : "";
-  return `  ${role.padEnd(9)} ${facts.describe}: ${resize}, crop ${p.crop.height}×${p.crop.width} ` +
+  return `  ${
+    role.padEnd(9)
+  } ${facts.describe}: ${resize}, crop ${p.crop.height}×${p.crop.width} ` +
     `(cat_max_ratio ${p.catMaxRatio}), flip ${p.flip}; labels ${
       plan.labelled ? "read" : "not read"
     }; ${plan.prepare.length > 0 ? "see sampling" : order}${prepared}`;

@@ -113,7 +113,11 @@ export function segformerHead(
 ): HeadOutputs {
   const levels = embedLevels(params, (i) => `${PREFIX}.linear_c.${i}.proj`, features);
   const embedding = convModule(params, `${PREFIX}.linear_fuse`, tf.concat(levels, 3), mode);
-  const logits = conv2d(params, `${PREFIX}.linear_pred`, dropout2d(embedding, config.dropout, mode));
+  const logits = conv2d(
+    params,
+    `${PREFIX}.linear_pred`,
+    dropout2d(embedding, config.dropout, mode),
+  );
   return { embedding, logits };
 }
 

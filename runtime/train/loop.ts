@@ -220,7 +220,9 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
     );
   }
   if (saved.length > 0) {
-    const checkpoint = await readCheckpoint(checkpointPath(options.runDir, saved[saved.length - 1]));
+    const checkpoint = await readCheckpoint(
+      checkpointPath(options.runDir, saved[saved.length - 1]),
+    );
     state = restore(checkpoint, program, networks, optimizer);
     start = checkpoint.iteration;
     options.write(`resuming ${options.runDir} from iteration ${start}\n`);
@@ -304,7 +306,9 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
         lr: learningRate(program.schedule, program.optimizer.lr, t),
       });
       if (done % logEvery === 0 || done === iterations) {
-        await log.write(trainRecord(program, state, done, (performance.now() - windowStart) / 1000));
+        await log.write(
+          trainRecord(program, state, done, (performance.now() - windowStart) / 1000),
+        );
         state = emptyWindow(program);
         windowStart = performance.now();
       }
@@ -330,7 +334,13 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
     }
     progress.finish();
     await exportWeights();
-    await writeReport({ runDir: options.runDir, name: options.name, program, evaluation, evalSets });
+    await writeReport({
+      runDir: options.runDir,
+      name: options.name,
+      program,
+      evaluation,
+      evalSets,
+    });
     return {
       status: "finished",
       iteration: iterations,

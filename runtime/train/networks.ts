@@ -43,7 +43,9 @@ export function checkpointedStores(
   networks: ReadonlyMap<string, Network>,
 ): Record<string, ParamStore> {
   return Object.fromEntries(
-    program.networks.filter((n) => n.checkpointed).map((n) => [n.name, networks.get(n.name)!.params]),
+    program.networks.filter((n) => n.checkpointed).map((
+      n,
+    ) => [n.name, networks.get(n.name)!.params]),
   );
 }
 

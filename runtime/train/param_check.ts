@@ -33,7 +33,7 @@ export function checkParamGroups(program: Program, networks: ReadonlyMap<string,
   const unmatched = unmatchedGroupKeys(program, networks);
   if (unmatched.length === 0) return;
   const names = trainableParams(program, networks).map((p) => p.name);
-  const parts = [...new Set(names.flatMap((n) => n.split(".")))];
+  const parts = [...new Set(names.flatMap((n) => n.split(/[._]/)))];
   const issues: Issue[] = unmatched.map((key) => {
     const close = parts.map((p) => [distance(p, key), p] as const)
       .filter(([d]) => d <= 2).sort((a, b) => a[0] - b[0])[0]?.[1];

@@ -142,11 +142,16 @@ Deno.test("DAFormer's program: teacher and frozen passes, mixed batch, both role
     program.data.train.map((d) => [d.role, d.labelled, d.prepare.length, d.pipeline.order]),
     [["source", true, 1, "shuffle"], ["target", false, 0, "random"]],
   );
-  assert.match(program.networks[1].describe(new (class {
-    trainable() {
-      return [];
-    }
-  })() as never), new RegExp(TINY_ENCODER.replaceAll(".", "\\.")));
+  assert.match(
+    program.networks[1].describe(
+      new (class {
+        trainable() {
+          return [];
+        }
+      })() as never,
+    ),
+    new RegExp(TINY_ENCODER.replaceAll(".", "\\.")),
+  );
   assert.deepEqual(program.metrics, [{ key: "pseudo-confidence", logAs: "pseudoConfidence" }]);
   const net = segmentorArchitecture(tinyDaformer);
   const flops = countFlops(net.spec, net.options, { batch: 1, height: 64, width: 64 });

@@ -27,12 +27,18 @@ const quiet = { name: "toy", write: () => {}, terminal: false, command: [] };
 Deno.test("a block defined in the test folder compiles, plans and shares the student's pass", async () => {
   const program = compile(experiment);
   assert.deepEqual(program.networks.map((n) => n.name), ["student", "toyProjection"]);
-  assert.deepEqual(program.passes.map((p) => [p.id, p.readBy]), [["student@source", ["ce", "toy"]]]);
+  assert.deepEqual(program.passes.map((p) => [p.id, p.readBy]), [["student@source", [
+    "ce",
+    "toy",
+  ]]]);
   assert.ok(program.optimizer.rules.some((r) => r.key === TOY_KEY && r.lrMult === 10));
   const plan = await formatPlan(program, "toy");
   assert.match(plan, /toyProjection +1×1 projection of the decoder embedding, 136 parameters/);
   assert.match(plan, /toy +toyProjection × 0\.5; reads student@source\.embedding/);
-  assert.match(plan, /toy_projection +lr 0\.006 \(×10\), decay 0 \(×0\): 2 tensors, 136 parameters/);
+  assert.match(
+    plan,
+    /toy_projection +lr 0\.006 \(×10\), decay 0 \(×0\): 2 tensors, 136 parameters/,
+  );
 });
 
 Deno.test("the toy block trains, is checkpointed and exported, and resumes bit-exactly", async () => {

@@ -60,7 +60,8 @@ registerBlockModule<ToyProjectionBlock>({
       checkpointed: true,
       exported: true,
       paramGroups: [{ key: TOY_KEY, lrMult: 10, decayMult: 0 }],
-      describe: (params) => `1×1 projection of the decoder embedding, ${countParams(params)} parameters`,
+      describe: (params) =>
+        `1×1 projection of the decoder embedding, ${countParams(params)} parameters`,
       build(context) {
         const student = context.networks.get("student") as SegmentorNetwork;
         const params = new ParamStore();

@@ -37,7 +37,9 @@ class Watched {
     const decoder = new TextDecoder();
     for await (const chunk of this.child.stderr) {
       this.#text += decoder.decode(chunk, { stream: true });
-      this.#waiters = this.#waiters.filter((w) => !(w.pattern.test(this.#text) && (w.resolve(), true)));
+      this.#waiters = this.#waiters.filter((w) =>
+        !(w.pattern.test(this.#text) && (w.resolve(), true))
+      );
     }
     for (const w of this.#waiters) w.resolve();
   }
@@ -184,9 +186,7 @@ Deno.test("eval re-evaluates a run's checkpoint to the mIoU the run logged", asy
   const reference = await uninterrupted();
   const result = await cli("eval", [reference, "--json", join(ROOT, "eval.json")]);
   assert.equal(result.code, 0, result.stderr);
-  const logged = (await readMetrics(reference)).filter((r) =>
-    r.type === "eval" && r.iter === 12
-  );
+  const logged = (await readMetrics(reference)).filter((r) => r.type === "eval" && r.iter === 12);
   const evaluated = JSON.parse(await Deno.readTextFile(join(ROOT, "eval.json")));
   for (const r of logged) {
     if (r.type !== "eval") continue;
