@@ -7,8 +7,8 @@
  * @module
  */
 import type { Block, ClassMixParams } from "../../dsl/mod.ts";
-import { classMixMasks, mixBatch } from "../strategies/class_mix.ts";
-import { strongAugment } from "../strategies/strong_augment.ts";
+import { classMixMasksAsync, mixBatch } from "../strategies/class_mix.ts";
+import { strongAugmentAsync } from "../strategies/strong_augment.ts";
 import { registerBlockModule } from "./registry.ts";
 
 registerBlockModule<Block<"classMix", ClassMixParams>>({
@@ -22,7 +22,7 @@ registerBlockModule<Block<"classMix", ClassMixParams>>({
         `jitter p ${block.jitterProbability} (strength ${block.jitterStrength}), blur p ` +
         `${block.blurProbability} (σ ∈ [${block.blurSigma}])`,
       labels: ["source"],
-      build(context) {
+      async build(context) {
         const source = context.view("source");
         const target = context.view("target");
         if (source.label === undefined || target.label === undefined || !target.weight) {
@@ -30,13 +30,17 @@ registerBlockModule<Block<"classMix", ClassMixParams>>({
             `${place.path}: ClassMix needs the source labels and the target's pseudo-labels`,
           );
         }
-        const { masks } = classMixMasks(source.label, context.rng("classMix"), block.classPool);
+        const { masks } = await classMixMasksAsync(
+          source.label,
+          context.rng("classMix"),
+          block.classPool,
+        );
         const mixed = mixBatch(masks, { image: source.image, label: source.label }, {
           image: target.image,
           label: target.label,
           weight: target.weight,
         });
-        const image = strongAugment(mixed.image, {
+        const image = await strongAugmentAsync(mixed.image, {
           jitterProbability: block.jitterProbability,
           jitterStrength: block.jitterStrength,
           blurProbability: block.blurProbability,

@@ -43,7 +43,7 @@ registerBlockModule<Block<"synthCity", SynthCityParams>>({
 function folderDataset(kind: "gta5" | "synthia" | "cityscapes"): void {
   registerBlockModule<Block<typeof kind, FolderDatasetParams>>({
     kind,
-    dataset: (block) => ({
+    dataset: (block, path) => ({
       request: {
         dataset: kind,
         root: block.root,
@@ -51,6 +51,8 @@ function folderDataset(kind: "gta5" | "synthia" | "cityscapes"): void {
         domain: "",
         count: 0,
         seed: 0,
+        // Messages about a missing or bad folder name the experiment field, not a flag.
+        field: path,
       },
       pipeline: pipelineOf(block),
       describe: `${kind} ${block.root} (${block.split})`,

@@ -134,8 +134,11 @@ export interface ViewPlan {
   passes?: readonly PassRequest[];
   /** Data roles whose ground-truth labels it reads (their loaders then load labels). */
   labels?: readonly Role[];
-  /** Builds it; tensors it creates must be handed to `context.own`. */
-  build(context: StepContext): View;
+  /**
+   * Builds it; tensors it creates must be handed to `context.own`. Asynchronous so a view that
+   * needs host data reads it with `await tensor.data()`, which GPU backends require.
+   */
+  build(context: StepContext): View | Promise<View>;
 }
 
 /** A step hook (outside the gradient). */
@@ -143,9 +146,9 @@ export interface HookPlan {
   /** Who declared it, for `plan`. */
   by: string;
   /** Runs before the step's views (e.g. the EMA update of a teacher for iteration t). */
-  beforeStep?(context: StepContext): void;
+  beforeStep?(context: StepContext): void | Promise<void>;
   /** Runs after the optimiser update. */
-  afterStep?(context: StepContext): void;
+  afterStep?(context: StepContext): void | Promise<void>;
 }
 
 /** A loss term of every step. */

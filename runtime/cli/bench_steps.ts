@@ -61,7 +61,7 @@ export async function main(args: string[]): Promise<number> {
     const times: number[] = [];
     for (let t = 0; t < warmup + steps; t++) {
       const started = performance.now();
-      trainStep(program, networks, optimizer, inputs, t, rng);
+      await trainStep(program, networks, optimizer, inputs, t, rng);
       if (t >= warmup) times.push(performance.now() - started);
     }
     const ms = median(times);

@@ -7,19 +7,23 @@
  * `.cache/rev/<commit>/` and the file is imported from there with that revision's own `dsl/`,
  * so a changed default shows up as a change.
  *
+ * This process may run git and tar, so it never imports an experiment file: an experiment could
+ * otherwise run anything through `git -c alias.x='!sh …' x`. It extracts the revision and then
+ * starts `diff_worker.ts`, which imports the files with read permission only.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
-import { join, relative, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { exists } from "../io/exists.ts";
-import { canonicalize, diffExperiments, formatChanges } from "../../dsl/mod.ts";
-import {
-  applyFlags,
-  loadExperiment,
-  loadForeignExperiment,
-  runMain,
-  UsageError,
-} from "./experiment_file.ts";
+import { runMain, UsageError } from "./experiment_file.ts";
+
+/** The half of `diff` that imports experiment files. */
+const WORKER = fileURLToPath(new URL("./diff_worker.ts", import.meta.url));
+
+/** The worker's permissions: reading the project, nothing else. */
+export const WORKER_PERMISSIONS = ["--allow-read=."];
 
 async function git(args: string[]): Promise<Deno.CommandOutput> {
   try {
@@ -31,6 +35,8 @@ async function git(args: string[]): Promise<Deno.CommandOutput> {
 
 /** Extracts the tree of `rev` once and returns its folder. */
 async function checkoutRevision(rev: string): Promise<string> {
+  // A leading dash would be read by git as an option, not a revision.
+  if (rev.startsWith("-")) throw new UsageError(`--rev ${rev}: not a commit of this repository.`);
   const parsed = await git(["rev-parse", "--verify", `${rev}^{commit}`]);
   if (!parsed.success) {
     throw new UsageError(`--rev ${rev}: not a commit of this repository.`);
@@ -54,6 +60,25 @@ async function checkoutRevision(rev: string): Promise<string> {
   return folder;
 }
 
+/** Runs the worker with `args` and returns its exit code. */
+async function runWorker(args: string[]): Promise<number> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", ...WORKER_PERMISSIONS, WORKER, ...args],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+  } catch (error) {
+    throw new UsageError(
+      `diff starts ${Deno.execPath()} to import the experiment files without this process's ` +
+        `permissions, and could not: ${(error as Error).message}. Run it as \`deno task diff\`.`,
+    );
+  }
+  return (await child.status).code;
+}
+
 /** Runs `diff` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -61,29 +86,11 @@ export async function main(args: string[]): Promise<number> {
     allowPositionals: true,
     options: { rev: { type: "string" }, set: { type: "string", multiple: true } },
   });
-  let before: unknown;
-  let after: unknown;
-  if (values.rev !== undefined) {
-    if (positionals.length !== 1) {
-      throw new UsageError("usage: deno task diff EXP.ts --rev GITREV");
-    }
-    const folder = await checkoutRevision(values.rev);
-    const path = join(folder, relative(resolve("."), resolve(positionals[0])));
-    if (!(await exists(path))) {
-      throw new UsageError(`${positionals[0]} does not exist at revision ${values.rev}.`);
-    }
-    before = await loadForeignExperiment(path, `${positionals[0]}@${values.rev}`);
-    after = canonicalize(applyFlags(await loadExperiment(positionals[0]), values));
-  } else {
-    if (positionals.length !== 2) {
-      throw new UsageError("usage: deno task diff A.ts B.ts | deno task diff EXP.ts --rev GITREV");
-    }
-    before = await loadExperiment(positionals[0]);
-    after = applyFlags(await loadExperiment(positionals[1]), values);
+  if (values.rev === undefined) return await runWorker(args);
+  if (positionals.length !== 1) {
+    throw new UsageError("usage: deno task diff EXP.ts --rev GITREV");
   }
-  const changes = diffExperiments(before, after);
-  await Deno.stdout.write(new TextEncoder().encode(formatChanges(changes)));
-  return changes.length === 0 ? 0 : 1;
+  return await runWorker([...args, "--rev-tree", await checkoutRevision(values.rev)]);
 }
 
 if (import.meta.main) await runMain(() => main(Deno.args));

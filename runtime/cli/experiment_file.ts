@@ -148,8 +148,12 @@ export async function runMain(main: () => Promise<number>): Promise<never> {
   try {
     Deno.exit(await main());
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ExperimentError) {
-      console.error(`error: ${error.message}`);
+    // The data layer has its own UsageError (it must not import the command line): same code.
+    if (
+      error instanceof UsageError || error instanceof ExperimentError ||
+      (error as Error).name === "UsageError"
+    ) {
+      console.error(`error: ${(error as Error).message}`);
       Deno.exit(2);
     }
     if (error instanceof TypeError && /Unknown option|Unexpected argument/.test(error.message)) {

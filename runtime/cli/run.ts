@@ -5,6 +5,10 @@
  * on a checkpoint. Exit codes: 0 finished, 1 failed or diverged, 2 invalid input, 130
  * interrupted by a signal (checkpoint written).
  *
+ * The run directory must really lie inside the project's `runs/` or `.cache/` once symlinks are
+ * resolved (`write_scope.ts`); this process has no `--allow-run` and no network, so an experiment
+ * file cannot leave that sandbox, and the git revision in `env.json` is read without running git.
+ *
  * Weights references that name an experiment file (`model.encoder.pretrained:
  * "experiments/pretrain.ts"`) resolve to the `weights.safetensors` of that experiment's finished
  * run under `runs/`; when it has not finished, it is trained (or resumed) first, so a pretrained
@@ -18,6 +22,7 @@ import { compile } from "../compile/program.ts";
 import { FINAL_WEIGHTS, train } from "../train/loop.ts";
 import { runDirectory } from "../train/run_dir.ts";
 import { percent } from "../report/report.ts";
+import { assertWritable } from "./write_scope.ts";
 import {
   applyFlags,
   experimentName,
@@ -50,6 +55,7 @@ export function weightsResolver(
     const runDir = runDirectory(runsRoot, name, program.hash, program.seed);
     const weights = join(runDir, FINAL_WEIGHTS);
     if (await exists(weights)) return weights;
+    await assertWritable(runDir, `the run directory of ${reference}`);
     write(`${reference} has no finished run yet: training it first (${runDir})\n`);
     const result = await train(program, {
       runDir,
@@ -99,6 +105,7 @@ export async function main(args: string[]): Promise<number> {
   const program = compile(experiment);
   const name = experimentName(positionals[0]);
   const runDir = values.out ?? runDirectory("runs", name, program.hash, program.seed);
+  await assertWritable(runDir, values.out === undefined ? "the run directory" : "--out");
   const terminal = Deno.stderr.isTerminal();
   const encoder = new TextEncoder();
   const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));

@@ -91,6 +91,20 @@ export const CITYSCAPES_ID_TO_TRAIN_ID: Readonly<Record<number, number>> = Objec
 });
 
 /**
+ * Number of Cityscapes label ids a `labelIds` file (or a GTA5 label) can hold: 0 (unlabeled) to 33
+ * (bicycle) in cityscapesscripts `labels.py`. Its one negative id (license plate, −1) is never
+ * drawn into id files, so any value from 34 up is no Cityscapes id at all.
+ */
+export const CITYSCAPES_ID_COUNT = 34;
+
+/**
+ * Number of SYNTHIA-RAND-CITYSCAPES class ids: 0 (void) to 22 (lanemarking) in the dataset's
+ * README. Ids without a train class (void, parking-slot, road-work, lanemarking) are valid and map
+ * to 255 silently; only values from 23 up are unknown.
+ */
+export const SYNTHIA_ID_COUNT = 23;
+
+/**
  * SYNTHIA-RAND-CITYSCAPES class id → trainId (§8.4). Terrain (16→9), truck (18→14) and train
  * (20→16) are in the converter's table but "not present in synthia".
  */

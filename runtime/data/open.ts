@@ -24,6 +24,17 @@ export interface DatasetRequest {
   count: number;
   /** SynthCity seed. */
   seed: number;
+  /**
+   * Whether a label value outside the dataset's ids (a Cityscapes `labelIds` 99) is an error
+   * rather than a warning; unset: the process default (`setStrictLabels`, `--strict-labels`).
+   * It decides only whether to stop: the values read are the same either way.
+   */
+  strictLabels?: boolean;
+  /**
+   * Where the request comes from in an experiment, as the block's dotted path (`data.targetVal`):
+   * messages then name its fields (`data.targetVal.root`) instead of the data command's flags.
+   */
+  field?: string;
 }
 
 /** An error in what the user asked for (exit code 2 at the command line). */
@@ -46,9 +57,13 @@ export async function openDataset(request: DatasetRequest): Promise<Segmentation
     );
   }
   if (request.root === undefined) {
-    throw new UsageError(`--root is required for ${request.dataset}.`);
+    const flag = request.field === undefined ? "--root" : `${request.field}.root`;
+    throw new UsageError(`${flag} is required for ${request.dataset}.`);
   }
-  if (request.dataset === "cityscapes") return await openCityscapes(request.root, request.split);
-  if (request.dataset === "gta5") return await openGta5(request.root);
-  return await openSynthia(request.root);
+  const options = { strictLabels: request.strictLabels, field: request.field };
+  if (request.dataset === "cityscapes") {
+    return await openCityscapes(request.root, request.split, "auto", options);
+  }
+  if (request.dataset === "gta5") return await openGta5(request.root, options);
+  return await openSynthia(request.root, options);
 }

@@ -43,9 +43,13 @@ export interface EvalSet {
   images: EvalImage[];
 }
 
-/** Loads and preprocesses a validation set. */
+/**
+ * Loads and preprocesses a validation set. A missing or empty dataset folder is reported with the
+ * experiment fields to correct (`data.targetVal.root`), since an eval set always comes from one.
+ */
 export async function loadEvalSet(plan: EvalSetPlan): Promise<EvalSet> {
-  const dataset = await openDataset(plan.request);
+  const field = plan.request.field ?? `data.${plan.role}`;
+  const dataset = await openDataset({ ...plan.request, field });
   const images: EvalImage[] = [];
   const [a, b] = plan.scale;
   for (let i = 0; i < dataset.size; i++) {

@@ -29,8 +29,29 @@ export function classMixMasks(
   rng: RandomStream,
   pool: ClassPool = "image",
 ): { masks: tf.Tensor3D; chosen: number[][] } {
-  const [n, height, width] = sourceLabel.shape;
-  const labels = sourceLabel.dataSync();
+  return masksFromHost(sourceLabel.dataSync(), sourceLabel.shape, rng, pool);
+}
+
+/**
+ * {@linkcode classMixMasks} with an asynchronous read of the labels, as GPU backends need; the
+ * same draws and the same masks.
+ */
+export async function classMixMasksAsync(
+  sourceLabel: tf.Tensor3D,
+  rng: RandomStream,
+  pool: ClassPool = "image",
+): Promise<{ masks: tf.Tensor3D; chosen: number[][] }> {
+  return masksFromHost(await sourceLabel.data(), sourceLabel.shape, rng, pool);
+}
+
+/** The masks of a label batch already in host memory. */
+function masksFromHost(
+  labels: ArrayLike<number>,
+  shape: [number, number, number],
+  rng: RandomStream,
+  pool: ClassPool,
+): { masks: tf.Tensor3D; chosen: number[][] } {
+  const [n, height, width] = shape;
   const size = height * width;
   const unique = (from: number, to: number, keepIgnore: boolean) => {
     const seen = new Set<number>();

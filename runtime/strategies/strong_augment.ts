@@ -10,8 +10,9 @@
  *   normalised image, as the reference does.
  *
  * The formulas are the tested CPU implementations of `runtime/data/transforms/photometric.ts`:
- * the batch is read into host memory and a new tensor is uploaded. On wasm that is a copy; a
- * GPU-resident version is future work.
+ * the batch is read into host memory and a new tensor is uploaded. On wasm that is a copy; on
+ * GPU backends it is one asynchronous read (`strongAugmentAsync`); a GPU-resident version is
+ * future work.
  *
  * @module
  */
@@ -44,11 +45,32 @@ export function strongAugment(
   options: StrongAugmentOptions,
   rng: RandomStream,
 ): tf.Tensor4D {
-  const [n, height, width, channels] = image.shape;
+  return augmentHost(image.dataSync() as Float32Array, image.shape, options, rng);
+}
+
+/**
+ * {@linkcode strongAugment} with an asynchronous read of the batch, as GPU backends need
+ * (`dataSync` on webgpu under Deno fails); the same draws and the same result.
+ */
+export async function strongAugmentAsync(
+  image: tf.Tensor4D,
+  options: StrongAugmentOptions,
+  rng: RandomStream,
+): Promise<tf.Tensor4D> {
+  return augmentHost((await image.data()) as Float32Array, image.shape, options, rng);
+}
+
+/** The augmentation of a batch already in host memory. */
+function augmentHost(
+  data: Float32Array,
+  shape: [number, number, number, number],
+  options: StrongAugmentOptions,
+  rng: RandomStream,
+): tf.Tensor4D {
+  const [n, height, width, channels] = shape;
   // One decision per batch for each (the reference draws cj and bl once per iteration).
   const jitter = rng.next() < options.jitterProbability;
   const blur = rng.next() < options.blurProbability;
-  const data = image.dataSync() as Float32Array;
   const out = new Float32Array(data.length);
   const size = height * width * channels;
   const s = options.jitterStrength;

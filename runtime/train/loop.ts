@@ -13,8 +13,8 @@
  * @module
  */
 import { join } from "node:path";
-import { exists } from "../io/exists.ts";
 import { tf } from "../tf.ts";
+import { exists } from "../io/exists.ts";
 import { RandomStream } from "../random.ts";
 import { backendInfo, useBackend } from "../backend/mod.ts";
 import { AdamW } from "../optim/adamw.ts";
@@ -27,14 +27,12 @@ import type { Program } from "../compile/program.ts";
 import type { Network } from "../blocks/types.ts";
 import {
   type Checkpoint,
-  checkpointPath,
   listCheckpoints,
-  readCheckpoint,
   restoreOptimizer,
   restoreParams,
   saveCheckpoint,
 } from "./checkpoint.ts";
-import { type EvalResult, type EvalSet, evaluate, loadEvalSet } from "../eval/evaluate.ts";
+import { type EvalResult, type EvalSet, loadEvalSet } from "../eval/evaluate.ts";
 import { gitRevision, recordSession } from "./run_dir.ts";
 import { MetricsLog } from "../report/metrics_log.ts";
 import { Progress } from "../report/progress.ts";
@@ -43,6 +41,8 @@ import { DivergedError, trainableParams, trainStep } from "./step.ts";
 import { buildNetworks, checkpointedStores, disposeNetworks, exportedWeights } from "./networks.ts";
 import { disposeViews, TrainingData } from "./data.ts";
 import { checkParamGroups } from "./param_check.ts";
+import { newestIntactCheckpoint, removePartialFiles } from "./run_files.ts";
+import { completeFinished, evaluateAll, FINAL_WEIGHTS } from "./outputs.ts";
 
 export { DivergedError, trainStep } from "./step.ts";
 export { buildNetworks } from "./networks.ts";
@@ -74,8 +74,7 @@ export interface TrainOptions {
   stopAfter?: number;
 }
 
-/** The file name of the final weights a finished run exports (PyTorch layout). */
-export const FINAL_WEIGHTS = "weights.safetensors";
+export { FINAL_WEIGHTS } from "./outputs.ts";
 
 /** How a run ended. */
 export interface TrainResult {
@@ -101,40 +100,6 @@ function emptyWindow(program: Program): LoopState {
   for (const t of program.terms) window[t.name] = 0;
   for (const m of program.metrics) window[m.key] = 0;
   return { window, count: 0 };
-}
-
-/** Evaluates on every validation set and logs the results. */
-async function evaluateAll(
-  program: Program,
-  model: Network,
-  sets: EvalSet[],
-  iteration: number,
-  log: MetricsLog,
-  pictures: number,
-): Promise<Record<string, EvalResult>> {
-  const results: Record<string, EvalResult> = {};
-  for (const set of sets) {
-    const started = performance.now();
-    const result = await evaluate(model, set, {
-      batchSize: program.evaluation.settings.batchSize,
-      protocol: program.evaluation.settings.protocol,
-      pictures: set.role === "targetVal" ? pictures : 0,
-      numClasses: program.experiment.model.numClasses,
-    });
-    results[set.role] = result;
-    await log.write({
-      type: "eval",
-      iter: iteration,
-      set: set.role,
-      mIoU: result.metrics.mIoU,
-      protocol: result.metrics.protocol,
-      aAcc: result.metrics.aAcc,
-      iou: result.metrics.iou,
-      seconds: (performance.now() - started) / 1000,
-      time: Date.now() / 1000,
-    });
-  }
-  return results;
 }
 
 async function prepareRunDir(program: Program, options: TrainOptions): Promise<void> {
@@ -199,9 +164,11 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
   const root = new RandomStream(program.seed);
   const resolve = options.resolveWeights ?? ((r: string) => Promise.resolve(r));
   const networks = await buildNetworks(program, resolve);
+  let created = false;
   try {
     // Bad input fails before anything is written to the run directory.
     checkParamGroups(program, networks);
+    created = !(await exists(options.runDir));
     await prepareRunDir(program, options);
   } catch (error) {
     disposeNetworks(networks);
@@ -211,18 +178,18 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
   const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
   let state = emptyWindow(program);
   let start = 0;
-  const saved = await listCheckpoints(options.runDir);
-  if (saved.length === 0 && options.resume === "require") {
+  for (const path of await removePartialFiles(options.runDir)) {
+    options.write(`removed ${path}, a partial file an interrupted write left behind\n`);
+  }
+  const checkpoint = await newestIntactCheckpoint(options.runDir, options.write);
+  if (checkpoint === undefined && options.resume === "require") {
     disposeNetworks(networks);
     throw new Error(
       `--resume: ${options.runDir} has no checkpoint to resume from. Run without --resume to ` +
         `start the run.`,
     );
   }
-  if (saved.length > 0) {
-    const checkpoint = await readCheckpoint(
-      checkpointPath(options.runDir, saved[saved.length - 1]),
-    );
+  if (checkpoint !== undefined) {
     state = restore(checkpoint, program, networks, optimizer);
     start = checkpoint.iteration;
     options.write(`resuming ${options.runDir} from iteration ${start}\n`);
@@ -246,6 +213,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
 
   let data: TrainingData | undefined;
+  let failed = false;
   const evalSets: EvalSet[] = [];
   let evaluation: Record<string, EvalResult> = {};
   const save = (iteration: number) =>
@@ -269,14 +237,16 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
     );
   try {
     if (start >= program.iterations) {
-      // A finished run: its report and metrics stay as they are.
-      if (!(await exists(join(options.runDir, FINAL_WEIGHTS)))) await exportWeights();
+      // A finished run keeps its metrics; what a kill after the last checkpoint left undone
+      // (weights, report, pruning) is completed from that checkpoint.
+      const done = await completeFinished(program, options, networks, start, exportWeights);
       return {
         status: "finished",
         iteration: start,
         evaluation,
-        message: `${options.runDir} has already finished ${start} iterations; nothing to do ` +
-          `(report: ${join(options.runDir, "report.md")})`,
+        message: `${options.runDir} has already finished ${start} iterations; ` +
+          (done.length === 0 ? "nothing to do" : `completed ${done.join(", ")}`) +
+          ` (report: ${join(options.runDir, "report.md")})`,
       };
     }
     data = await TrainingData.open(program, root, start, options.write);
@@ -294,7 +264,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       const inputs = await data.next();
       let values: Record<string, number>;
       try {
-        values = trainStep(program, networks, optimizer, inputs, t, root);
+        values = await trainStep(program, networks, optimizer, inputs, t, root);
       } finally {
         disposeViews(inputs);
       }
@@ -351,11 +321,17 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
     if (error instanceof DivergedError) {
       return { status: "diverged", iteration: start, evaluation, message: error.message };
     }
+    failed = true;
     throw error;
   } finally {
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
     data?.close();
     log.close();
     disposeNetworks(networks);
+    // A run that failed before its first checkpoint (bad data, a missing dataset) leaves no
+    // stub directory for a later run to trip over.
+    if (failed && created && (await listCheckpoints(options.runDir)).length === 0) {
+      await Deno.remove(options.runDir, { recursive: true });
+    }
   }
 }

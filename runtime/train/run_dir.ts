@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { GIT_STATUS_ENV, parseStatusSummary, readHeadCommit } from "../io/git_revision.ts";
 
 /** The run directory of an experiment, seed and hash under `root`. */
 export function runDirectory(root: string, experiment: string, hash: string, seed: number): string {
@@ -27,24 +28,37 @@ export interface SessionInfo {
   deno: Record<string, string>;
   /** TensorFlow.js version and backend. */
   tensorflow: Record<string, string>;
-  /** `git rev-parse HEAD` plus `-dirty` when the tree has changes, or "unknown". */
+  /** The commit plus `-dirty` / `-tree-unknown`, or "unknown" (see {@link gitRevision}). */
   git: string;
 }
 
-/** The project's git revision, or "unknown" when git is not allowed or not there. */
+/**
+ * The project's git revision, found without running git (this process imports experiment files,
+ * so it has no `--allow-run`): the commit is read from `.git`, and the tree state comes from the
+ * `git status` the `run` task runs before Deno starts ({@link GIT_STATUS_ENV}). Gives `<commit>`
+ * (clean), `<commit>-dirty`, `<commit>-tree-unknown` (started without the task, git missing, or
+ * HEAD moved in between) or `unknown` (no repository readable).
+ */
 export async function gitRevision(): Promise<string> {
-  try {
-    const run = (args: string[]) =>
-      new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).output();
-    const head = await run(["rev-parse", "HEAD"]);
-    if (!head.success) return "unknown";
-    const status = await run(["status", "--porcelain", "--untracked-files=no"]);
-    const dirty = status.success && new TextDecoder().decode(status.stdout).trim() !== "";
-    return new TextDecoder().decode(head.stdout).trim() + (dirty ? "-dirty" : "");
-  } catch {
-    return "unknown";
-  }
+  const commit = await readHeadCommit(".");
+  const status = parseStatusSummary(TASK_GIT_STATUS);
+  // A repository outside the read scope (a worktree's gitdir) still has the task's answer.
+  const revision = commit ?? status?.commit;
+  if (revision === undefined) return "unknown";
+  // The dirty flag describes the commit git looked at; for another one it says nothing.
+  if (status === undefined || status.commit !== revision) return `${revision}-tree-unknown`;
+  return revision + (status.dirty ? "-dirty" : "");
 }
+
+/** The task's `git status` summary, when the environment variable is granted (never prompts). */
+function taskGitStatus(): string | undefined {
+  const permission = Deno.permissions.querySync({ name: "env", variable: GIT_STATUS_ENV });
+  return permission.state === "granted" ? Deno.env.get(GIT_STATUS_ENV) : undefined;
+}
+
+// Read when this module loads, before any experiment file is imported: an experiment may set the
+// variable (the env grant includes writes) but cannot change what was read before it ran.
+const TASK_GIT_STATUS = taskGitStatus();
 
 /** Appends this session to `env.json`. */
 export async function recordSession(runDir: string, session: SessionInfo): Promise<void> {

@@ -135,19 +135,19 @@ class Step implements StepContext {
  * the modules' metrics, or throws {@linkcode DivergedError} before updating anything when a
  * term is not finite.
  */
-export function trainStep(
+export async function trainStep(
   program: Program,
   networks: Networks,
   optimizer: AdamW,
   inputs: StepInputs,
   iteration: number,
   root: RandomStream,
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const step = new Step(program, networks, inputs, iteration, root.fork(`step:${iteration}`));
   const kept: tf.Scalar[] = [];
   try {
-    for (const hook of program.hooks) hook.beforeStep?.(step);
-    for (const view of program.views) step.setView(view.name, view.build(step));
+    for (const hook of program.hooks) await hook.beforeStep?.(step);
+    for (const view of program.views) step.setView(view.name, await view.build(step));
     for (const pass of program.passes) if (!step.trained(pass)) step.pass(pass);
     step.enterGradient();
     const trainable = trainableParams(program, networks);
@@ -162,7 +162,7 @@ export function trainStep(
       return total!;
     }, trainable.map((p) => p.variable));
     try {
-      const out = readValues(program, step, kept, value);
+      const out = await readValues(program, step, kept, value);
       for (const t of program.terms) {
         if (!Number.isFinite(out[t.name])) {
           throw new DivergedError(
@@ -175,7 +175,7 @@ export function trainStep(
       const byName: Record<string, tf.Tensor> = {};
       for (const p of trainable) byName[p.name] = grads[p.variable.name];
       optimizer.apply(byName, (base) => learningRate(program.schedule, base, iteration));
-      for (const hook of program.hooks) hook.afterStep?.(step);
+      for (const hook of program.hooks) await hook.afterStep?.(step);
       return out;
     } finally {
       tf.dispose([value, ...Object.values(grads)]);
@@ -185,13 +185,16 @@ export function trainStep(
   }
 }
 
-/** Reads every term value, the total and the metrics in one transfer from the device. */
-function readValues(
+/**
+ * Reads every term value, the total and the metrics in one asynchronous transfer from the device
+ * (GPU backends cannot read synchronously under Deno).
+ */
+async function readValues(
   program: Program,
   step: Step,
   kept: tf.Scalar[],
   total: tf.Scalar,
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const metrics = program.metrics.filter((m) => step.metrics.has(m.key));
   const flat = tf.tidy(() =>
     tf.concat([
@@ -199,8 +202,12 @@ function readValues(
       ...metrics.map((m) => tf.reshape(step.metrics.get(m.key)!, [-1])),
     ])
   );
-  const values = flat.dataSync();
-  flat.dispose();
+  let values: Float32Array;
+  try {
+    values = (await flat.data()) as Float32Array;
+  } finally {
+    flat.dispose();
+  }
   const out: Record<string, number> = {};
   program.terms.forEach((t, i) => (out[t.name] = values[i]));
   out.loss = values[kept.length];

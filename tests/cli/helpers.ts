@@ -15,19 +15,37 @@ export interface Finished {
   stderr: string;
 }
 
-/** Permissions of each command, as in deno.json's tasks (writes kept inside .cache for tests). */
+/**
+ * Permissions of each command, as in deno.json's tasks (writes kept inside .cache for tests;
+ * `tests/cli/permissions_test.ts` checks that the two agree).
+ */
 export const PERMISSIONS: Record<string, string[]> = {
-  run: ["--allow-read=.", "--allow-write=./.cache", "--allow-run=git"],
-  show: ["--allow-read=."],
-  diff: ["--allow-read=.", "--allow-write=./.cache", "--allow-run=git,tar"],
-  plan: ["--allow-read=."],
-  eval: ["--allow-read=.", "--allow-write=./.cache"],
-  results: ["--allow-read=.", "--allow-write=./.cache"],
+  run: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache", "--allow-env=UDA_GIT_STATUS"],
+  show: ["--no-prompt", "--allow-read=."],
+  diff: [
+    "--no-prompt",
+    "--allow-read=.",
+    "--allow-write=./.cache",
+    "--allow-run=git,tar,node_modules/deno/deno",
+  ],
+  plan: ["--no-prompt", "--allow-read=."],
+  eval: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache"],
+  results: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache"],
 };
 
-/** The arguments of `deno run` for a command. */
+/** The project's Deno binary, which tasks name by path; relative to the working directory. */
+const DENO = "node_modules/deno/deno";
+
+/**
+ * The arguments of `deno run` for a command. With another working directory (`root` is then the
+ * project's absolute path), the binary a command may start is named by its absolute path, since
+ * Deno resolves a path in `--allow-run` against the working directory.
+ */
 export function commandArgs(name: string, args: string[], root = "."): string[] {
-  return ["run", "--quiet", ...PERMISSIONS[name], `${root}/runtime/cli/${name}.ts`, ...args];
+  const permissions = root === "."
+    ? PERMISSIONS[name]
+    : PERMISSIONS[name].map((flag) => flag.replace(DENO, `${root}/${DENO}`));
+  return ["run", "--quiet", ...permissions, `${root}/runtime/cli/${name}.ts`, ...args];
 }
 
 /** Runs a command to completion. */
@@ -57,4 +75,57 @@ export async function finish(child: Deno.ChildProcess): Promise<Finished> {
   const out = await child.output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** Runs `deno task NAME ARGS` through deno.json, exactly as a user types it. */
+export async function task(name: string, args: string[]): Promise<Finished> {
+  return await finish(
+    new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", name, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn(),
+  );
+}
+
+/** A spawned command whose standard error is read as it comes. */
+export class Watched {
+  #text = "";
+  #done: Promise<void>;
+  #waiters: { pattern: RegExp; resolve: () => void }[] = [];
+
+  /** Starts reading `child`'s stderr (its stdout must be piped too, and is discarded). */
+  constructor(readonly child: Deno.ChildProcess) {
+    this.#done = this.#read();
+  }
+
+  async #read(): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.child.stderr) {
+      this.#text += decoder.decode(chunk, { stream: true });
+      this.#waiters = this.#waiters.filter((w) =>
+        !(w.pattern.test(this.#text) && (w.resolve(), true))
+      );
+    }
+    for (const w of this.#waiters) w.resolve();
+  }
+
+  /** Everything read from stderr so far. */
+  get stderr(): string {
+    return this.#text;
+  }
+
+  /** Resolves when stderr matches `pattern`, or the process closed stderr (exited). */
+  until(pattern: RegExp): Promise<void> {
+    if (pattern.test(this.#text)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
+  }
+
+  /** Waits for the exit; its code and everything it wrote to stderr. */
+  async finish(): Promise<{ code: number; stderr: string }> {
+    const status = await this.child.status;
+    await this.#done;
+    await this.child.stdout.cancel().catch(() => {});
+    return { code: status.code, stderr: this.#text };
+  }
 }

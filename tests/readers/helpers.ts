@@ -1,6 +1,7 @@
 /** Writes tiny datasets in the real on-disk formats for the reader tests. */
 import { dirname } from "node:path";
 import { encodePng, type PngImage } from "../../runtime/data/png.ts";
+import { setWarningSink } from "../../runtime/data/warnings.ts";
 
 /** A fresh temporary folder under ./.cache. */
 export async function tempDir(): Promise<string> {
@@ -46,4 +47,21 @@ export async function captureLog(
     console.log = log;
     console.error = error;
   }
+}
+
+/** A 4×3 SYNTHIA label: 16-bit RGB with the class id in R and an instance id in G. */
+export function synthiaLabel(ids: number[], width = 4, height = 3): PngImage {
+  const data = new Uint16Array(width * height * 3);
+  ids.forEach((id, i) => {
+    data[3 * i] = id;
+    data[3 * i + 1] = 1000 + i;
+  });
+  return { width, height, channels: 3, depth: 16, data };
+}
+
+/** Collects the data layer's warnings (instead of printing them) until `stop` is called. */
+export function collectWarnings(): { messages: string[]; stop(): void } {
+  const messages: string[] = [];
+  const previous = setWarningSink((_key, message) => messages.push(message));
+  return { messages, stop: () => setWarningSink(previous) };
 }

@@ -8,6 +8,8 @@
  */
 import { loadSample, type PipelineSpec, type Processed } from "../transforms/pipeline.ts";
 import type { Reply, Request, Source, SourceSpec } from "./protocol.ts";
+import { strictLabels } from "../label_policy.ts";
+import { warnOnce } from "../warnings.ts";
 
 /** Options of {@linkcode SampleLoader}. */
 export interface LoaderOptions {
@@ -62,7 +64,8 @@ export class SampleLoader {
         new Promise((resolve, reject) => {
           worker.onmessage = (event: MessageEvent<Reply>) => {
             const reply = event.data;
-            if (reply.type === "ready") {
+            if (reply.type === "warning") warnOnce(reply.key, reply.message);
+            else if (reply.type === "ready") {
               worker.onmessage = (e: MessageEvent<Reply>) => loader.#receive(e.data);
               resolve(reply.size);
             } else if (reply.type === "error") reject(new Error(`data worker: ${reply.message}`));
@@ -78,6 +81,7 @@ export class SampleLoader {
         source: options.source,
         pipeline: options.pipeline,
         seed: options.seed,
+        strictLabels: strictLabels(),
       };
       worker.postMessage(init);
       loader.#workers.push(worker);
@@ -92,6 +96,7 @@ export class SampleLoader {
   }
 
   #receive(reply: Reply): void {
+    if (reply.type === "warning") return warnOnce(reply.key, reply.message);
     if (reply.type === "ready") return;
     const pending = this.#pending.get(reply.index);
     if (pending === undefined) return;

@@ -28,13 +28,27 @@ export interface SourceSpec {
   options: unknown;
 }
 
-/** Main → worker. */
+/**
+ * Main → worker. `init` carries the main thread's label policy (`label_policy.ts`), which a
+ * worker, being its own isolate, would not otherwise see.
+ */
 export type Request =
-  | { type: "init"; source: SourceSpec; pipeline: PipelineSpec; seed: number }
+  | {
+    type: "init";
+    source: SourceSpec;
+    pipeline: PipelineSpec;
+    seed: number;
+    strictLabels: boolean;
+  }
   | { type: "get"; index: number };
 
-/** Worker → main. */
+/**
+ * Worker → main. A `warning` is printed by the main thread, which alone knows whether another
+ * worker (or the main thread itself) already printed it (`warnings.ts`); it is posted before the
+ * reply of the sample that raised it, so it arrives even if the loader closes right after.
+ */
 export type Reply =
   | { type: "ready"; size: number }
+  | { type: "warning"; key: string; message: string }
   | { type: "sample"; index: number; name: string; sample: Processed }
   | { type: "error"; index: number; message: string };

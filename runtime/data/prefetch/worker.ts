@@ -7,6 +7,8 @@
 /// <reference lib="deno.worker" />
 import { loadSample, type PipelineSpec } from "../transforms/pipeline.ts";
 import type { Reply, Request, Source } from "./protocol.ts";
+import { setStrictLabels } from "../label_policy.ts";
+import { setWarningSink } from "../warnings.ts";
 
 let source: Source | undefined;
 let pipeline: PipelineSpec | undefined;
@@ -16,10 +18,14 @@ function reply(message: Reply, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
 }
 
+// Warnings go to the main thread, which prints each once for the whole process.
+setWarningSink((key, message) => reply({ type: "warning", key, message }));
+
 self.onmessage = async (event: MessageEvent<Request>) => {
   const request = event.data;
   if (request.type === "init") {
     try {
+      setStrictLabels(request.strictLabels);
       const module = await import(request.source.module);
       const factory = module[request.source.exportName];
       if (typeof factory !== "function") {

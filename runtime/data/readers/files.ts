@@ -21,8 +21,15 @@ export async function listFiles(dir: string, suffix: string): Promise<string[]> 
   return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Fails with the expected layout unless `dir` is a directory. */
-export async function requireDirectory(dir: string, layout: string): Promise<void> {
+/**
+ * Fails with the expected layout unless `dir` is a directory. `check` names what the user should
+ * correct: the data command's flags by default, an experiment's fields when one opened the data.
+ */
+export async function requireDirectory(
+  dir: string,
+  layout: string,
+  check = "--root and --split",
+): Promise<void> {
   let info: Deno.FileInfo | undefined;
   try {
     info = await Deno.stat(dir);
@@ -31,15 +38,25 @@ export async function requireDirectory(dir: string, layout: string): Promise<voi
   }
   if (!info?.isDirectory) {
     throw new Error(
-      `${dir}: folder not found. Expected the layout ${layout}. Check --root and --split.`,
+      `${dir}: folder not found. Expected the layout ${layout}. Check ${check}.`,
     );
   }
 }
 
-/** Fails with the expected layout when a listing is empty. */
-export function requireSome(files: string[], dir: string, what: string, layout: string): void {
+/**
+ * Fails with the expected layout when a listing is empty; `check` (an experiment's fields) is
+ * named when given, while the data command's message stays as it was.
+ */
+export function requireSome(
+  files: string[],
+  dir: string,
+  what: string,
+  layout: string,
+  check?: string,
+): void {
   if (files.length === 0) {
-    throw new Error(`${dir}: contains no ${what}. Expected the layout ${layout}.`);
+    const hint = check === undefined ? "" : ` Check ${check}.`;
+    throw new Error(`${dir}: contains no ${what}. Expected the layout ${layout}.${hint}`);
   }
 }
 

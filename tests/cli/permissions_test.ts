@@ -1,0 +1,60 @@
+/**
+ * The permissions of the `deno task` definitions: the tests' table (`helpers.ts`) mirrors them,
+ * and no process that imports experiment files may start programs, use the network, or write
+ * outside `runs/` and `.cache/` (`results` also writes its tables under `docs/`).
+ *
+ * @module
+ */
+import { strict as assert } from "node:assert";
+import { PERMISSIONS } from "./helpers.ts";
+import { WORKER_PERMISSIONS } from "../../runtime/cli/diff.ts";
+
+const TASKS: Record<string, string> = JSON.parse(await Deno.readTextFile("deno.json")).tasks;
+
+/** The flags of the `deno run` a task ends in, and the script it runs. */
+function denoRun(task: string): { flags: string[]; script: string } {
+  const start = task.lastIndexOf("node_modules/deno/deno run ");
+  assert.ok(start >= 0, task);
+  const words = task.slice(start).split(/\s+/).slice(2);
+  const script = words.findIndex((w) => !w.startsWith("-"));
+  return { flags: words.slice(0, script), script: words[script] };
+}
+
+/** The flags as the tests grant them: writes only inside .cache. */
+function forTests(flags: string[]): string[] {
+  return flags.map((flag) => {
+    const write = /^--allow-write=(.+)$/.exec(flag);
+    if (!write) return flag;
+    return `--allow-write=${write[1].split(",").filter((s) => s === "./.cache").join(",")}`;
+  });
+}
+
+Deno.test("tests grant each command the permissions of its deno task (writes inside .cache)", () => {
+  for (const [name, flags] of Object.entries(PERMISSIONS)) {
+    const { flags: task, script } = denoRun(TASKS[name]);
+    assert.equal(script, `runtime/cli/${name}.ts`);
+    assert.deepEqual(flags, forTests(task), name);
+  }
+});
+
+Deno.test("no task that imports experiment files may run programs, use the network or prompt", () => {
+  const importing = ["run", "show", "plan", "eval", "bench", "bench-steps", "results"];
+  for (const name of importing) {
+    const { flags } = denoRun(TASKS[name]);
+    assert.ok(flags.includes("--no-prompt"), `${name}: a prompt could grant more`);
+    for (const flag of flags) {
+      assert.doesNotMatch(flag, /^(-A|--allow-all|--allow-run|--allow-net|--allow-ffi)/, name);
+      const write = /^--allow-write(?:=(.*))?$/.exec(flag);
+      if (!write) continue;
+      const allowed = name === "results" ? ["./docs", "./.cache"] : ["./runs", "./.cache"];
+      assert.ok(write[1] !== undefined, `${name}: unscoped --allow-write`);
+      for (const scope of write[1].split(",")) {
+        assert.ok(allowed.includes(scope), `${name}: ${scope}`);
+      }
+    }
+  }
+  // `diff` runs git and tar itself but imports the experiment files in a worker that only reads.
+  assert.deepEqual(WORKER_PERMISSIONS, ["--allow-read=."]);
+  // The run task's git status runs before Deno starts, so no experiment code can touch it.
+  assert.match(TASKS.run, /^UDA_GIT_STATUS="\$\(git status [^)]*\)" node_modules\/deno\/deno run /);
+});
