@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { experimentFromPlain, extend } from "../../dsl/mod.ts";
 import { useBackend } from "../backend/mod.ts";
 import { compile } from "../compile/program.ts";
+import { takeStrictLabelsFlag } from "../data/label_policy.ts";
 import {
   checkpointPath,
   listCheckpoints,
@@ -41,12 +42,14 @@ async function resolveCheckpoint(target: string): Promise<string> {
 /** Runs `eval` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args,
+    args: takeStrictLabelsFlag(args),
     allowPositionals: true,
     options: { backend: { type: "string" }, json: { type: "string" } },
   });
   if (positionals.length !== 1) {
-    throw new UsageError("usage: deno task eval RUN_DIR|CHECKPOINT [--backend B] [--json FILE]");
+    throw new UsageError(
+      "usage: deno task eval RUN_DIR|CHECKPOINT [--backend B] [--json FILE] [--strict-labels]",
+    );
   }
   const path = await resolveCheckpoint(positionals[0]);
   const checkpoint = await readCheckpoint(path);

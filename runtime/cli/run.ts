@@ -19,6 +19,7 @@
 import { join } from "node:path";
 import { exists } from "../io/exists.ts";
 import { compile } from "../compile/program.ts";
+import { takeStrictLabelsFlag } from "../data/label_policy.ts";
 import { FINAL_WEIGHTS, train } from "../train/loop.ts";
 import { runDirectory } from "../train/run_dir.ts";
 import { percent } from "../report/report.ts";
@@ -93,12 +94,12 @@ function takeStopAfter(args: string[]): { rest: string[]; stopAfter?: number } {
 
 /** Runs `run` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { rest, stopAfter } = takeStopAfter(args);
+  const { rest, stopAfter } = takeStopAfter(takeStrictLabelsFlag(args));
   const { values, positionals } = parseExperimentArgs(rest, { out: true, resume: true });
   if (positionals.length !== 1) {
     throw new UsageError(
       "usage: deno task run EXP.ts [--set path=value]... [--backend B] [--seed N] [--out DIR] " +
-        "[--resume] [--stop-after N]",
+        "[--resume] [--stop-after N] [--strict-labels]",
     );
   }
   const experiment = applyFlags(await loadExperiment(positionals[0]), values);

@@ -56,5 +56,9 @@ Deno.test("no task that imports experiment files may run programs, use the netwo
   // `diff` runs git and tar itself but imports the experiment files in a worker that only reads.
   assert.deepEqual(WORKER_PERMISSIONS, ["--allow-read=."]);
   // The run task's git status runs before Deno starts, so no experiment code can touch it.
-  assert.match(TASKS.run, /^UDA_GIT_STATUS="\$\(git status [^)]*\)" node_modules\/deno\/deno run /);
+  // Deno's WebGPU wants a runtime directory; the task gives it one inside .cache.
+  assert.match(
+    TASKS.run,
+    /^mkdir -p \.cache\/xdg && UDA_GIT_STATUS="\$\(git status [^)]*\)" XDG_RUNTIME_DIR=\$INIT_CWD\/\.cache\/xdg node_modules\/deno\/deno run /,
+  );
 });
