@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { tf } from "../tf.ts";
 import { useBackend } from "../backend/mod.ts";
 import { compile, viewCrop } from "../compile/program.ts";
+import { extend } from "../../dsl/mod.ts";
 import { trainableParams, trainStep } from "../train/step.ts";
 import { buildNetworks, disposeNetworks } from "../train/networks.ts";
 import { disposeViews } from "../train/data.ts";
@@ -29,15 +30,26 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { steps: { type: "string", default: "20" }, warmup: { type: "string", default: "3" } },
+    options: {
+      steps: { type: "string", default: "20" },
+      warmup: { type: "string", default: "3" },
+      backend: { type: "string" },
+    },
   });
   if (positionals.length === 0) {
-    throw new UsageError("usage: deno task bench-steps EXP.ts... [--steps N] [--warmup W]");
+    throw new UsageError(
+      "usage: deno task bench-steps EXP.ts... [--steps N] [--warmup W] [--backend B]",
+    );
   }
   const steps = Number(values.steps), warmup = Number(values.warmup);
   let first: number | undefined;
   for (const path of positionals) {
-    const program = compile(await loadExperiment(path));
+    const loaded = await loadExperiment(path);
+    const program = compile(
+      values.backend === undefined
+        ? loaded
+        : extend(loaded, { run: { backend: values.backend as typeof loaded.run.backend } }),
+    );
     await useBackend(program.backend);
     // Random weights: the timing does not depend on them, and no weights run is started.
     const networks = await buildNetworks(program, undefined, false);
