@@ -11,6 +11,7 @@ import { blockDefinition, ExperimentError, type Issue } from "../../dsl/mod.ts";
 import type { Program } from "../compile/program.ts";
 import type { Network } from "../blocks/types.ts";
 import { trainableParams } from "./step.ts";
+import { editDistance } from "../../dsl/spelling.ts";
 
 /** Keys of `optimizer.paramGroups` that match no trainable parameter and are not defaults. */
 export function unmatchedGroupKeys(
@@ -35,7 +36,7 @@ export function checkParamGroups(program: Program, networks: ReadonlyMap<string,
   const names = trainableParams(program, networks).map((p) => p.name);
   const parts = [...new Set(names.flatMap((n) => n.split(/[._]/)))];
   const issues: Issue[] = unmatched.map((key) => {
-    const close = parts.map((p) => [distance(p, key), p] as const)
+    const close = parts.map((p) => [editDistance(p, key), p] as const)
       .filter(([d]) => d <= 2).sort((a, b) => a[0] - b[0])[0]?.[1];
     return {
       path: `optimizer.paramGroups.${key}`,
@@ -46,19 +47,4 @@ export function checkParamGroups(program: Program, networks: ReadonlyMap<string,
     };
   });
   throw new ExperimentError(issues);
-}
-
-/** Levenshtein distance (for the "did you mean" hint). */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
 }

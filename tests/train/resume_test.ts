@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { cli, commandArgs } from "../cli/helpers.ts";
+import { cli, commandArgs, Watched } from "../cli/helpers.ts";
 import { readMetrics } from "../../runtime/report/metrics_log.ts";
 import { fresh as freshDir, reproducible } from "./helpers.ts";
 import { listCheckpoints } from "../../runtime/train/checkpoint.ts";
@@ -21,42 +21,6 @@ async function tensorboardScalars(dir: string): Promise<unknown[]> {
       ),
     ),
   }));
-}
-
-/** A spawned run whose standard error is read as it comes. */
-class Watched {
-  #text = "";
-  #done: Promise<void>;
-  #waiters: { pattern: RegExp; resolve: () => void }[] = [];
-
-  constructor(readonly child: Deno.ChildProcess) {
-    this.#done = this.#read();
-  }
-
-  async #read(): Promise<void> {
-    const decoder = new TextDecoder();
-    for await (const chunk of this.child.stderr) {
-      this.#text += decoder.decode(chunk, { stream: true });
-      this.#waiters = this.#waiters.filter((w) =>
-        !(w.pattern.test(this.#text) && (w.resolve(), true))
-      );
-    }
-    for (const w of this.#waiters) w.resolve();
-  }
-
-  /** Resolves when stderr matches `pattern`, or the process closed stderr (exited). */
-  until(pattern: RegExp): Promise<void> {
-    if (pattern.test(this.#text)) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
-  }
-
-  /** Waits for the exit; its code and everything it wrote to stderr. */
-  async finish(): Promise<{ code: number; stderr: string }> {
-    const status = await this.child.status;
-    await this.#done;
-    await this.child.stdout.cancel().catch(() => {});
-    return { code: status.code, stderr: this.#text };
-  }
 }
 
 /** Starts a run whose stdout is discarded and stderr watched. */
