@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { experimentHash } from "../../dsl/mod.ts";
 import { runDirectory } from "../train/run_dir.ts";
@@ -21,10 +21,11 @@ import {
   type RunSummary,
   summarise,
 } from "../report/results.ts";
+import { resultsChart } from "../report/chart.ts";
 import { experimentName, loadExperiment, runMain, UsageError } from "./experiment_file.ts";
 
 const USAGE = "usage: deno task results (RUN_DIR | EXP.ts)... [--seeds 0,1,2] [--out FILE] " +
-  "[--title TEXT] [--allow-partial]. A RUN_DIR is runs/<experiment>/<hash12>-s<seed> (e.g. " +
+  "[--title TEXT] [--baseline NAME] [--chart] [--allow-partial]. A RUN_DIR is runs/<experiment>/<hash12>-s<seed> (e.g. " +
   "runs/source_only/*-s*); an EXP.ts stands for its runs at --seeds (default 0).";
 
 /** Quotes an argument for a POSIX shell when it needs it. */
@@ -63,6 +64,8 @@ export async function main(args: string[]): Promise<number> {
         seeds: { type: "string" },
         out: { type: "string" },
         title: { type: "string" },
+        baseline: { type: "string" },
+        chart: { type: "boolean", default: false },
         "allow-partial": { type: "boolean", default: false },
       },
     });
@@ -135,31 +138,74 @@ export async function main(args: string[]): Promise<number> {
         `of the statistics.`,
     );
   }
+  return await tabulate(runs, {
+    title,
+    baseline: values.baseline,
+    out: values.out,
+    chart: values.chart,
+    args,
+  });
+}
+
+/** What {@link tabulate} writes and how. */
+export interface TabulateOptions {
+  /** `# title`. */
+  title?: string;
+  /** Row the others are tested against. */
+  baseline?: string;
+  /** Markdown file to write (with `<name>.svg` beside it); stdout when undefined. */
+  out?: string;
+  /** With `out`, also write the bar chart `<out>.svg` and reference it. */
+  chart?: boolean;
+  /** The command's arguments, for the generated header. */
+  args: readonly string[];
+  /** The task name in the generated header (default `results`). */
+  command?: string;
+}
+
+/** Formats `runs` as the results tables and prints or writes them; returns the exit code. */
+export async function tabulate(runs: RunSummary[], options: TabulateOptions): Promise<number> {
+  const out = options.out;
+  const chartPath = out === undefined || !options.chart
+    ? undefined
+    : out.replace(/\.md$/, "") + ".svg";
   let table: string;
+  let rows;
   try {
-    table = formatResultsTable(summarise(runs), { title });
+    rows = summarise(runs);
+    table = formatResultsTable(rows, {
+      title: options.title,
+      baseline: options.baseline,
+      chart: chartPath === undefined ? undefined : basename(chartPath),
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (values.out === undefined) {
+  if (out === undefined) {
     await Deno.stdout.write(new TextEncoder().encode(table));
     return 0;
   }
-  const out = values.out;
+  const header = generatedHeader(options.args).replace(
+    "deno task results",
+    `deno task ${options.command ?? "results"}`,
+  );
   try {
     await Deno.mkdir(dirname(out), { recursive: true });
-    await writeFileAtomic(out, generatedHeader(args) + "\n" + table);
+    if (chartPath !== undefined) await writeFileAtomic(chartPath, resultsChart(rows));
+    await writeFileAtomic(out, header + "\n" + table);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       throw new UsageError(
-        `cannot write ${out}: \`deno task results\` may write only under docs/ and .cache/ ` +
-          `(its --allow-write). Give an --out there, e.g. docs/results.md, or leave --out out ` +
-          `and redirect stdout.`,
+        `cannot write ${out}: \`deno task ${options.command ?? "results"}\` may write only ` +
+          `under docs/ and .cache/ (its --allow-write). Give an --out there, e.g. ` +
+          `docs/results.md, or leave --out out and redirect stdout.`,
       );
     }
     throw new UsageError(`cannot write ${out}: ${(error as Error).message}`);
   }
-  console.error(`results: wrote ${out} (${runs.length} runs)`);
+  console.error(
+    `results: wrote ${out}${chartPath ? ` and ${chartPath}` : ""} (${runs.length} runs)`,
+  );
   return 0;
 }
 

@@ -18,6 +18,7 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { parse } from "../../node_modules/yaml/browser/index.js";
 import { type MetricsRecord, readMetrics } from "./metrics_log.ts";
 import { CLASS_NAMES } from "../data/labels.ts";
+import { ci95HalfWidth, welchTTest } from "./stats.ts";
 
 /** What a finished (or partial) run contributes to a table. */
 export interface RunSummary {
@@ -68,12 +69,20 @@ export interface ResultRow {
   iou: Record<string, number | null>;
   /** Mean training time of the finished runs in seconds, undefined when unknown. */
   trainSeconds?: number;
+  /** The finished runs' mIoU values (0–1) by ascending seed, what the statistics are over. */
+  values: number[];
+  /** Half-width of the 95% confidence interval of the mean (t, n − 1 dof); NaN below two. */
+  ci95: number;
 }
 
 /** Options of {@link formatResultsTable}. */
 export interface TableOptions {
   /** A `# title` line above the tables. */
   title?: string;
+  /** The row (experiment name) the others are tested against (Welch's t-test, per-class Δ). */
+  baseline?: string;
+  /** Path of the bar chart, relative to the markdown, to reference below the tables. */
+  chart?: string;
 }
 
 const RUN_DIR_NAME = /^([0-9a-f]{12})-s(\d+)$/;
@@ -246,7 +255,8 @@ export function summarise(runs: readonly RunSummary[]): ResultRow[] {
   return [...groups.values()].map((group) => {
     const sorted = [...group].sort((a, b) => a.seed - b.seed);
     const finished = sorted.filter((r) => r.finished && r.mIoU !== undefined);
-    const { mean, std } = meanStd(finished.map((r) => r.mIoU!));
+    const values = finished.map((r) => r.mIoU!);
+    const { mean, std } = meanStd(values);
     const iou: Record<string, number | null> = {};
     for (const cls of CLASS_NAMES) {
       const values = finished.map((r) => r.iou?.[cls]).filter((v): v is number =>
@@ -264,6 +274,8 @@ export function summarise(runs: readonly RunSummary[]): ResultRow[] {
       mean,
       std,
       iou,
+      values,
+      ci95: ci95HalfWidth(std, values.length),
       ...(times.length > 0 ? { trainSeconds: meanStd(times).mean } : {}),
     };
   });
@@ -371,5 +383,103 @@ export function formatResultsTable(
   for (const cls of CLASS_NAMES) {
     lines.push(`| ${cls} |${rows.map((r) => ` ${percent(r.iou[cls])} |`).join("")}`);
   }
+  lines.push(...formatStatistics(rows, options));
   return lines.join("\n") + "\n";
+}
+
+/** The row named `baseline`; throws when there is none or the name has several hashes. */
+export function baselineRow(rows: readonly ResultRow[], baseline: string): ResultRow {
+  const matches = rows.filter((r) => r.name === baseline || `${r.name}@${r.hash}` === baseline);
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0) {
+    throw new Error(
+      `--baseline ${baseline}: no such row; the rows are ${rows.map((r) => r.name).join(", ")}.`,
+    );
+  }
+  throw new Error(
+    `--baseline ${baseline}: ${matches.length} rows have that name (hashes ${
+      matches.map((r) => r.hash).join(", ")
+    }); name one as ${baseline}@<hash>.`,
+  );
+}
+
+/** A signed percentage-point difference with one decimal (`+1.2`, `−0.4`); "—" for NaN. */
+export function signedPoints(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  const text = (100 * Math.abs(v)).toFixed(1);
+  return text === "0.0" ? "±0.0" : `${v > 0 ? "+" : "−"}${text}`;
+}
+
+/** A p-value: three significant digits, `< 0.001` below that. */
+export function pValue(p: number): string {
+  return p < 0.001 ? "< 0.001" : p.toPrecision(3);
+}
+
+const SIGNIFICANT = "*";
+
+/**
+ * The statistics section: per row the 95% confidence interval of the mean and, with a
+ * baseline, the difference to it and Welch's two-sided t-test (`*` where p < 0.05), then the
+ * per-class differences to the baseline, then the chart reference.
+ */
+export function formatStatistics(rows: readonly ResultRow[], options: TableOptions): string[] {
+  const base = options.baseline === undefined ? undefined : baselineRow(rows, options.baseline);
+  const lines = [
+    "",
+    `Statistics of the target mIoU (%) over the finished seeds: mean ± sample standard deviation, ` +
+    `the 95% confidence interval of the mean (Student's t with n − 1 degrees of freedom)` +
+    (base === undefined
+      ? "."
+      : `, and against \`${cell(base.name)}\` the difference of means and the two-sided p-value ` +
+        `of Welch's t-test (${SIGNIFICANT} where p < 0.05; "—" with fewer than two seeds on ` +
+        `either side).`),
+    "",
+    `| experiment | hash | n | mean ± std | 95% CI |${
+      base ? ` Δ vs ${cell(base.name)} | p |` : ""
+    }`,
+    `|---|---|---:|---:|---:|${base ? "---:|---:|" : ""}`,
+  ];
+  for (const row of rows) {
+    const ci = Number.isFinite(row.ci95)
+      ? `[${percent(row.mean - row.ci95)}, ${percent(row.mean + row.ci95)}]`
+      : "—";
+    let tail = "";
+    if (base !== undefined) {
+      if (row === base) tail = " baseline | |";
+      else {
+        const test = welchTTest(row.values, base.values);
+        const p = test === undefined
+          ? "—"
+          : pValue(test.p) + (test.p < 0.05 ? ` ${SIGNIFICANT}` : "");
+        tail = ` ${signedPoints(row.mean - base.mean)} | ${p} |`;
+      }
+    }
+    lines.push(
+      `| ${cell(row.name)} | \`${row.hash}\` | ${row.n} | ${percent(row.mean)} ± ${
+        percent(row.std)
+      } | ${ci} |${tail}`,
+    );
+  }
+  if (base !== undefined) {
+    const others = rows.filter((r) => r !== base);
+    lines.push(
+      "",
+      `Per-class target IoU difference (percentage points) to \`${cell(base.name)}\`, means over ` +
+        `the finished seeds:`,
+      "",
+      `| class |${others.map((r) => ` ${cell(r.name)} |`).join("")}`,
+      `|---|${others.map(() => "---:|").join("")}`,
+    );
+    for (const cls of CLASS_NAMES) {
+      const deltas = others.map((r) => {
+        const a = r.iou[cls], b = base.iou[cls];
+        return a === null || b === null ? "—" : signedPoints(a - b);
+      });
+      lines.push(`| ${cls} |${deltas.map((d) => ` ${d} |`).join("")}`);
+    }
+  }
+  if (options.chart !== undefined) {
+    lines.push("", `![Target mIoU, mean and 95% confidence interval](${options.chart})`);
+  }
+  return lines;
 }

@@ -31,6 +31,13 @@ export const PERMISSIONS: Record<string, string[]> = {
   plan: ["--no-prompt", "--allow-read=."],
   eval: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache"],
   results: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache"],
+  sweep: [
+    "--quiet",
+    "--no-prompt",
+    "--allow-read=.",
+    "--allow-write=./.cache",
+    "--allow-run=node_modules/deno/deno,sbatch,squeue,sacct",
+  ],
 };
 
 /** The project's Deno binary, which tasks name by path; relative to the working directory. */
