@@ -53,6 +53,15 @@ async function unfinishedNote(run: RunSummary): Promise<string> {
   return `${run.dir} ${state} (${run.done === 0 ? "start" : "resume"} it with ${how})`;
 }
 
+/** The options of a results table, shared by `results` and `sweep results`. */
+export const TABLE_OPTIONS = {
+  out: { type: "string" },
+  title: { type: "string" },
+  baseline: { type: "string" },
+  chart: { type: "boolean", default: false },
+  "allow-partial": { type: "boolean", default: false },
+} as const;
+
 /** Runs `results` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let parsed;
@@ -60,14 +69,7 @@ export async function main(args: string[]): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: {
-        seeds: { type: "string" },
-        out: { type: "string" },
-        title: { type: "string" },
-        baseline: { type: "string" },
-        chart: { type: "boolean", default: false },
-        "allow-partial": { type: "boolean", default: false },
-      },
+      options: { seeds: { type: "string" }, ...TABLE_OPTIONS },
     });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);

@@ -27,7 +27,7 @@ import { runLocal } from "../sweep/local.ts";
 import { checkSlurmOptions, formatDryRun, slurmScripts, submit } from "../sweep/slurm.ts";
 import { runState, sweepStatus } from "../sweep/status.ts";
 import { runMain, UsageError } from "./experiment_file.ts";
-import { tabulate } from "./results.ts";
+import { TABLE_OPTIONS, tabulate } from "./results.ts";
 
 const USAGE = "usage: deno task sweep show|run|status|results SWEEP.ts [--runs-root DIR] " +
   "[--executor local|slurm] [--dry-run] [--jobs N] [--cpus-per-task N] [--time HH:MM:SS] " +
@@ -87,11 +87,7 @@ export async function main(args: string[]): Promise<number> {
         mem: { type: "string" },
         partition: { type: "string" },
         account: { type: "string" },
-        baseline: { type: "string" },
-        out: { type: "string" },
-        title: { type: "string" },
-        chart: { type: "boolean", default: false },
-        "allow-partial": { type: "boolean", default: false },
+        ...TABLE_OPTIONS,
       },
     });
   } catch (error) {

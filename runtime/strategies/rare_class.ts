@@ -27,7 +27,7 @@ export function rareClassProbabilities(
   return { classes, probabilities: exps.map((e) => e / sum) };
 }
 
-/** Rare-class-sampling settings (the `rareClassSampling` block's fields). */
+/** Rare-class-sampling settings (the fields of the experiment's `data.sampling` block). */
 export interface RareClassSettings {
   /** Temperature T (0.01). */
   temperature: number;

@@ -329,7 +329,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
     log.close();
     disposeNetworks(networks);
     // A run that failed before its first checkpoint (bad data, a missing dataset) leaves no
-    // stub directory for a later run to trip over.
+    // half-made run directory for a later run to trip over.
     if (failed && created && (await listCheckpoints(options.runDir)).length === 0) {
       await Deno.remove(options.runDir, { recursive: true });
     }

@@ -89,5 +89,5 @@ Deno.test("a run that fails on missing data names the field, fails and leaves no
   assert.notEqual(run.code, 0, run.stderr);
   assert.match(run.stderr, /data\.targetVal\.root/);
   assert.doesNotMatch(run.stderr, /--root/);
-  assert.equal(await exists(dir), false, "no stub run directory");
+  assert.equal(await exists(dir), false, "no run directory is left behind");
 });
