@@ -7,7 +7,13 @@
 # interruption; finished runs are skipped in seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Deno from PATH (`deno task reproduce` puts npm's node_modules/.bin first), also when this script
+# is started by hand after `npm install`.
+command -v deno >/dev/null || PATH="$PWD/node_modules/.bin:$PATH"
 jobs="${JOBS:-2}"
+# Each run gets its share of the cores for its wasm thread pool (runtime/backend/thread_share.ts).
+share=$(( $(nproc) / jobs )); share=$(( share < 1 ? 1 : share > 8 ? 8 : share ))
+export UDA_WASM_THREADS="${UDA_WASM_THREADS:-$share}"
 logs=".cache/logs"
 mkdir -p "$logs"
 experiments=(
@@ -18,7 +24,7 @@ experiments=(
   experiments/ablations/daformer_no_mix.ts
 )
 # The shared pretrained encoder first, once: every experiment above starts from it.
-node_modules/deno/deno task run experiments/pretrain.ts > "$logs/pretrain.log" 2>&1
+deno task run experiments/pretrain.ts > "$logs/pretrain.log" 2>&1
 # The main comparison first (source-only and DAFormer, all seeds), then the ablations.
 queue=()
 for seed in 0 1 2; do
@@ -29,8 +35,8 @@ for seed in 0 1 2; do
 done
 printf '%s\n' "${queue[@]}" | xargs -P "$jobs" -L 1 sh -c '
   log=".cache/logs/$(basename "$0" .ts)-s$1.log"
-  node_modules/deno/deno task run "$0" --seed "$1" > "$log" 2>&1 || echo "failed: $0 seed $1 (see $log)"
+  deno task run "$0" --seed "$1" > "$log" 2>&1 || echo "failed: $0 seed $1 (see $log)"
 '
 # The title records how the runs shared the machine: the train-time column depends on it.
-node_modules/deno/deno task results "${experiments[@]}" --seeds 0,1,2 --out docs/results.md \
+deno task results "${experiments[@]}" --seeds 0,1,2 --out docs/results.md \
   --title "CPU-scale results: wasm backend, $jobs runs at a time on $(nproc) cores"

@@ -2,8 +2,11 @@
  * Convolution backprops written as forward convolutions and matrix products.
  *
  * Each algorithm is written once against the small {@linkcode TensorOps} interface and runs in
- * two places: inside our wasm kernels (over wasm kernel functions, so the work lands in XNNPACK)
- * and inside our gradient functions for dilated convolutions on every backend (over tfjs ops).
+ * two places: inside our gradient functions for dilated convolutions on every backend (over tfjs
+ * ops), and inside our wasm kernels (over wasm kernel functions, so the work lands in XNNPACK)
+ * where they are the fastest formulation there: the stride-1 input gradients and the depthwise
+ * input gradient. The other wasm backprops gather and scatter in single JavaScript passes
+ * instead (`conv_loops.ts`).
  *
  * Notation (NHWC, filter HWIO): Y[n,y,x,o] = Σ X[n, y·s + i·d − p, x·s + j·d − p, c] W[i,j,c,o].
  * - dW[i,j,c,o] = Σ_{n,y,x} X[n, i·d + y·s − p, ...] dY[n,y,x,o]: gather the k² shifted, strided
@@ -28,8 +31,11 @@ export interface TensorOps<T> {
   slice(x: T, begin: number[], size: number[]): T;
   /** Strided slice `[begin, end)` with steps. */
   stridedSlice(x: T, begin: number[], end: number[], strides: number[]): T;
-  /** Reverse along axes. */
-  reverse(x: T, axes: number[]): T;
+  /**
+   * A filter `[kh, kw, a, b]` flipped in both spatial axes; with `swapChannels`, also transposed
+   * to `[kh, kw, b, a]` (the filter of the transposed convolution).
+   */
+  flipFilter(filter: T, swapChannels: boolean): T;
   /** Concatenation along an axis. */
   concat(xs: T[], axis: number): T;
   /** Matrix product of rank-2 tensors (no transpose flags: they are 10× slower on wasm). */
@@ -110,7 +116,8 @@ function columnsTransposed<T>(ops: TensorOps<T>, x: T, g: ConvGeometry): T {
   return ops.concat(rows, 0);
 }
 
-function isPointwise(g: ConvGeometry): boolean {
+/** Whether the convolution is 1×1, stride 1, unpadded: X reshaped is its im2col matrix. */
+export function isPointwise(g: ConvGeometry): boolean {
   return g.filterHeight === 1 && g.filterWidth === 1 && g.strideHeight === 1 &&
     g.strideWidth === 1 && g.padTop === 0 && g.padLeft === 0 &&
     g.outHeight === g.inHeight && g.outWidth === g.inWidth;
@@ -178,14 +185,13 @@ function padOrCrop<T>(
 
 /** dX of a dense convolution: `[n, H, W, inC]`. */
 export function conv2dBackpropInput<T>(ops: TensorOps<T>, dy: T, filter: T, g: ConvGeometry): T {
-  const [kh, kw, c, outC] = ops.shape(filter);
+  const [, , c, outC] = ops.shape(filter);
   if (isPointwise(g)) {
     const filterT = ops.transpose(ops.reshape(filter, [c, outC]), [1, 0]);
     const dx = ops.matMul(ops.reshape(dy, [-1, outC]), filterT);
     return ops.reshape(dx, [g.batch, g.inHeight, g.inWidth, c]);
   }
-  const flipped = kh > 1 || kw > 1 ? ops.reverse(filter, [0, 1]) : filter;
-  return ops.conv2d(spreadAndPad(ops, dy, g), ops.transpose(flipped, [0, 1, 3, 2]), [
+  return ops.conv2d(spreadAndPad(ops, dy, g), ops.flipFilter(filter, true), [
     g.dilationHeight,
     g.dilationWidth,
   ]);
@@ -235,7 +241,7 @@ export function depthwiseBackpropInput<T>(
   g: ConvGeometry,
 ): T {
   const [kh, kw, c, multiplier] = ops.shape(filter);
-  const flipped = kh > 1 || kw > 1 ? ops.reverse(filter, [0, 1]) : filter;
+  const flipped = kh > 1 || kw > 1 ? ops.flipFilter(filter, false) : filter;
   const spread = spreadAndPad(ops, dy, g);
   const dilation: [number, number] = [g.dilationHeight, g.dilationWidth];
   if (multiplier === 1) return ops.depthwiseConv2d(spread, flipped, dilation);

@@ -4,9 +4,10 @@
  * tfjs 4.22 asserts dilation 1 in the gradients of `Conv2D` and `DepthwiseConv2dNative`
  * ("dilation rates greater than 1 are not yet supported in gradients"), which would make the
  * DAFormer decoder's dilated depthwise ASPP branches (dilations 6/12/18) untrainable. We replace
- * both gradient functions: dilation 1 keeps the backend's backprop kernels (ours on wasm);
- * dilation > 1 computes both backprops with the forward-convolution formulations of
- * `conv_backprop.ts` over tfjs ops, which every backend runs.
+ * both gradient functions: dilation 1 keeps the backend's backprop kernels, and so does wasm at
+ * any dilation (our wasm kernels take a `dilations` attribute); other backends compute dilated
+ * backprops with the forward-convolution formulations of `conv_backprop.ts` over tfjs ops
+ * (tfjs's cpu and webgpu backprop kernels ignore dilation).
  *
  * @module
  */
@@ -31,6 +32,11 @@ function isUnit(pair: Pair): boolean {
   return pair[0] === 1 && pair[1] === 1;
 }
 
+/** Whether the active backend's backprop kernels honour a `dilations` attribute (ours on wasm). */
+function kernelsTakeDilation(): boolean {
+  return tf.getBackend() === "wasm";
+}
+
 function requireNHWC(op: string, format: unknown): void {
   if (format !== undefined && format !== "NHWC") {
     throw new Error(`gradient of ${op}: only NHWC is supported, got dataFormat '${format}'`);
@@ -53,6 +59,27 @@ const conv2DGrad: tf.GradConfig = {
         filter: () => tf.tidy(() => tfConv2dBackpropFilter(x, grad, filter.shape, strides, pad)),
       };
     }
+    if (kernelsTakeDilation()) {
+      const kernelAttrs = {
+        strides,
+        pad,
+        dataFormat: "NHWC",
+        dimRoundingMode: undefined,
+        dilations,
+      };
+      return {
+        x: () =>
+          runKernel("Conv2DBackpropInput", { dy: grad, filter }, {
+            ...kernelAttrs,
+            inputShape: x.shape,
+          }),
+        filter: () =>
+          runKernel("Conv2DBackpropFilter", { x, dy: grad }, {
+            ...kernelAttrs,
+            filterShape: filter.shape,
+          }),
+      };
+    }
     const info = tf.backend_util.computeConv2DInfo(
       x.shape,
       filter.shape,
@@ -67,6 +94,10 @@ const conv2DGrad: tf.GradConfig = {
     };
   },
 };
+
+function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor {
+  return tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
 
 /** The backend's `Conv2DBackpropFilter` kernel (tfjs exports no op for it). */
 function tfConv2dBackpropFilter(
@@ -95,19 +126,19 @@ const depthwiseGrad: tf.GradConfig = {
     const dilations = asPair(attrs.dilations);
     const pad = attrs.pad as Pad;
     const dimRoundingMode = attrs.dimRoundingMode;
-    if (isUnit(dilations)) {
+    if (isUnit(dilations) || kernelsTakeDilation()) {
       const kernelAttrs = { strides, dilations, pad, dimRoundingMode };
       return {
         x: () =>
-          tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy: grad, filter }, {
+          runKernel("DepthwiseConv2dNativeBackpropInput", { dy: grad, filter }, {
             ...kernelAttrs,
             inputShape: x.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          }),
         filter: () =>
-          tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: grad }, {
+          runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: grad }, {
             ...kernelAttrs,
             filterShape: filter.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          }),
       };
     }
     const info = tf.backend_util.computeConv2DInfo(

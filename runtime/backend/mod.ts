@@ -1,8 +1,10 @@
 /**
  * Backend selection: `await useBackend("wasm" | "webgpu" | "tensorflow" | "cpu")`.
  *
- * - `wasm` (default): tfjs's WebAssembly backend (XNNPACK, single-threaded under Deno) plus our
- *   training kernels (`wasm_kernels.ts`).
+ * - `wasm` (default): tfjs's WebAssembly backend (XNNPACK, SIMD) plus our training kernels
+ *   (`wasm_kernels.ts`), on as many threads as the machine has cores (at most 8) unless
+ *   `{ threads }` says otherwise: 1 is the single-threaded build, 2 or more the threaded build
+ *   started through `wasm_threads.ts`.
  * - `webgpu`: tfjs's WebGPU backend on Deno's built-in `navigator.gpu`.
  * - `tensorflow`: `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`, imported on demand.
  * - `cpu`: tfjs's pure-JavaScript backend, the reference the others are tested against.
@@ -18,6 +20,23 @@ import "@tensorflow/tfjs-backend-webgpu";
 import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
 import { registerConvolutionGradients } from "./gradients.ts";
 import { registerResizeGradient } from "./resize_gradient.ts";
+import { registerFusedNormKernels } from "./kernels/layer_norm.ts";
+import { registerFusedOptimizerKernels } from "./kernels/adamw.ts";
+import { registerLinearKernels } from "./kernels/linear.ts";
+import {
+  defaultWasmThreads,
+  initThreadedWasm,
+  invalidThreads,
+  ThreadsFlagError,
+} from "./wasm_threads.ts";
+
+export {
+  defaultWasmThreads,
+  MAX_WASM_THREADS,
+  parseThreadsFlag,
+  takeThreadsFlag,
+  ThreadsFlagError,
+} from "./wasm_threads.ts";
 
 /** Names a user may pass to `--backend`. */
 export type BackendName = "wasm" | "webgpu" | "tensorflow" | "cpu";
@@ -33,11 +52,26 @@ export interface BackendInfo {
   tfjs: string;
   /** The adapter (webgpu), the native library (tensorflow) or the instruction set (wasm, cpu). */
   device: string;
+  /** Compute threads: XNNPACK's pool size on wasm, 1 on cpu; absent where the backend decides. */
+  threads?: number;
+}
+
+/** Options of {@linkcode useBackend}. */
+export interface BackendOptions {
+  /**
+   * wasm only: compute threads, 1 to 8 (default: the machine's logical cores, at most 8). 1 is
+   * the single-threaded SIMD build; more start the threaded build. A process initialises the
+   * wasm backend once, so a later call asking for another count fails.
+   */
+  threads?: number;
 }
 
 registerWasmTrainingKernels();
 registerConvolutionGradients();
 registerResizeGradient();
+registerFusedNormKernels();
+registerFusedOptimizerKernels();
+registerLinearKernels();
 
 /**
  * Kernels whose gradient UDA-Lab registers in place of tfjs's. `tests/backend/
@@ -48,12 +82,24 @@ export const OUR_GRADIENTS: readonly string[] = [
   "Conv2D",
   "DepthwiseConv2dNative",
   "ResizeBilinear",
+  "UdaLayerNorm",
+  "UdaGelu",
+  "UdaLinear",
 ];
 
 let current: BackendInfo | undefined;
 
-/** Makes `name` the active TensorFlow.js backend and waits until it is ready. */
-export async function useBackend(name: BackendName): Promise<BackendInfo> {
+let wasmInfo: BackendInfo | undefined;
+
+/**
+ * Makes `name` the active TensorFlow.js backend and waits until it is ready. On wasm,
+ * `options.threads` picks the build and the thread pool (see {@linkcode BackendOptions}); a
+ * bad count, or a count for another backend, throws a {@linkcode ThreadsFlagError}.
+ */
+export async function useBackend(
+  name: BackendName,
+  options: BackendOptions = {},
+): Promise<BackendInfo> {
   if (!BACKEND_NAMES.includes(name)) {
     throw new Error(
       `Unknown backend '${name}'. Choose one of ${
@@ -61,11 +107,17 @@ export async function useBackend(name: BackendName): Promise<BackendInfo> {
       } (see docs/backends.md).`,
     );
   }
+  if (options.threads !== undefined && name !== "wasm") {
+    throw new ThreadsFlagError(
+      `--threads applies to the wasm backend only, and this run uses '${name}'. Drop --threads ` +
+        `or pass --backend wasm.`,
+    );
+  }
+  if (name === "wasm") return await useWasm(options.threads);
   if (current?.name === name && tf.getBackend() === name) return current;
   let device = "";
   if (name === "webgpu") device = await describeWebGpuAdapter();
   if (name === "tensorflow") device = await loadTensorflowBackend();
-  if (name === "wasm") device = "WebAssembly, XNNPACK, SIMD, 1 thread";
   if (name === "cpu") device = "JavaScript";
   let ok = false;
   try {
@@ -77,7 +129,58 @@ export async function useBackend(name: BackendName): Promise<BackendInfo> {
     throw new Error(`Backend '${name}' failed to initialise (tf.setBackend returned false).`);
   }
   await tf.ready();
-  current = { name, tfjs: tf.version.tfjs, device };
+  current = { name, tfjs: tf.version.tfjs, device, ...(name === "cpu" ? { threads: 1 } : {}) };
+  return current;
+}
+
+/**
+ * The wasm backend on `threads` threads. Its first initialisation fixes the build and the pool
+ * for the process; later calls switch back to it, and fail if they ask for another count.
+ */
+async function useWasm(threads: number | undefined): Promise<BackendInfo> {
+  if (wasmInfo !== undefined) {
+    if (threads !== undefined && threads !== wasmInfo.threads) {
+      throw new Error(
+        `--threads ${threads}: this process already started the wasm backend on ` +
+          `${wasmInfo.threads} thread(s), and tfjs cannot restart it. Choose the thread count ` +
+          `before the first useBackend("wasm") call.`,
+      );
+    }
+    if (tf.getBackend() !== "wasm" && !(await tf.setBackend("wasm"))) {
+      throw new Error("Backend 'wasm' failed to switch back (tf.setBackend returned false).");
+    }
+    current = wasmInfo;
+    return current;
+  }
+  const wanted = threads ?? defaultWasmThreads();
+  const why = invalidThreads(wanted);
+  if (why !== undefined) throw new ThreadsFlagError(why);
+  let actual = 1;
+  if (wanted === 1) {
+    let ok = false;
+    try {
+      ok = await tf.setBackend("wasm");
+    } catch (error) {
+      throw new Error(`Backend 'wasm' failed to initialise: ${(error as Error).message}`);
+    }
+    if (!ok) {
+      throw new Error("Backend 'wasm' failed to initialise (tf.setBackend returned false).");
+    }
+    await tf.ready();
+  } else {
+    actual = await initThreadedWasm(wanted);
+  }
+  if (threads !== undefined && actual !== threads) {
+    // Only possible when something initialised wasm before this call (tf.setBackend, or a first
+    // tensor operation letting tfjs pick a backend); tfjs keeps that instance.
+    throw new Error(
+      `--threads ${threads}: the wasm backend was already started, on ${actual} thread(s), ` +
+        `before useBackend("wasm") was called. Call useBackend first.`,
+    );
+  }
+  const device = `WebAssembly, XNNPACK, SIMD, ${actual} thread${actual === 1 ? "" : "s"}`;
+  wasmInfo = { name: "wasm", tfjs: tf.version.tfjs, device, threads: actual };
+  current = wasmInfo;
   return current;
 }
 

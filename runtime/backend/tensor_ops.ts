@@ -7,6 +7,7 @@
  */
 import { tf } from "../tf.ts";
 import type { ConvGeometry, TensorOps } from "./conv_backprop.ts";
+import { flipFilter } from "./conv_loops.ts";
 
 /** Converts tfjs's convolution info to the geometry the backprop algorithms use. */
 export function geometryOf(info: tf.backend_util.Conv2DInfo): ConvGeometry {
@@ -36,7 +37,11 @@ export const tfOps: TensorOps<tf.Tensor> = {
   pad: (x, paddings) => tf.pad(x, paddings),
   slice: (x, begin, size) => tf.slice(x, begin, size),
   stridedSlice: (x, begin, end, strides) => tf.stridedSlice(x, begin, end, strides),
-  reverse: (x, axes) => tf.reverse(x, axes),
+  flipFilter: (f, swapChannels) => {
+    const [kh, kw] = f.shape as number[];
+    const flipped = kh > 1 || kw > 1 ? tf.reverse(f, [0, 1]) : f;
+    return swapChannels ? tf.transpose(flipped, [0, 1, 3, 2]) : flipped;
+  },
   concat: (xs, axis) => (xs.length === 1 ? xs[0] : tf.concat(xs, axis)),
   matMul: (a, b) => tf.matMul(a, b),
   conv2d: (x, f, dilation) =>
@@ -50,6 +55,13 @@ export const tfOps: TensorOps<tf.Tensor> = {
 export interface WasmBackendLike {
   /** Frees (or decrements the reference count of) a buffer. */
   disposeData(dataId: unknown, force?: boolean): boolean;
+  /** Allocates an uninitialised tensor on the wasm heap. */
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /**
+   * A view of a tensor's bytes on the wasm heap. Any allocation may grow (and so replace) the
+   * heap, so views are taken after the allocations of a step, never kept across kernel calls.
+   */
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 /**
@@ -73,6 +85,19 @@ export class WasmKernelOps implements TensorOps<tf.TensorInfo> {
     ) as tf.TensorInfo;
     this.#temps.push(out);
     return out;
+  }
+
+  /** A new float32 tensor on the wasm heap (uninitialised), freed by `finish` unless returned. */
+  alloc(shape: number[]): tf.TensorInfo {
+    const out = this.#backend.makeOutput(shape, "float32");
+    this.#temps.push(out);
+    return out;
+  }
+
+  /** The float32 heap view of `x`; see {@linkcode WasmBackendLike.typedArrayFromHeap}. */
+  view(x: tf.TensorInfo): Float32Array {
+    if (x.dtype !== "float32") throw new Error(`wasm kernel: expected float32, got ${x.dtype}`);
+    return this.#backend.typedArrayFromHeap(x) as Float32Array;
   }
 
   /** Frees every intermediate except `result`, and returns `result`. */
@@ -109,8 +134,12 @@ export class WasmKernelOps implements TensorOps<tf.TensorInfo> {
       shrinkAxisMask: 0,
     });
   }
-  reverse(x: tf.TensorInfo, axes: number[]): tf.TensorInfo {
-    return this.#run("Reverse", { x }, { dims: axes });
+  /** In JavaScript: the wasm `Reverse` kernel takes 18 ms on an 8×8×32×32 filter, this 0.1 ms. */
+  flipFilter(filter: tf.TensorInfo, swapChannels: boolean): tf.TensorInfo {
+    const [kh, kw, a, b] = filter.shape;
+    const out = this.alloc(swapChannels ? [kh, kw, b, a] : [kh, kw, a, b]);
+    flipFilter(this.view(filter), filter.shape, swapChannels, this.view(out));
+    return out;
   }
   concat(xs: tf.TensorInfo[], axis: number): tf.TensorInfo {
     return xs.length === 1 ? xs[0] : this.#run("Concat", xs, { axis });

@@ -3,26 +3,31 @@
  *
  * tfjs 4.22's wasm backend lacks `Conv2DBackpropFilter`, both depthwise backprops and
  * `UnsortedSegmentSum`, and its `Conv2DBackpropInput` is a scalar C++ loop
- * (`shared/reference/tfjs_in_deno.md` §B). Each convolution backprop here is one forward
- * convolution or one matrix product over rearranged tensors (see `conv_backprop.ts`), so the
- * work runs in XNNPACK at forward-pass speed.
+ * (`shared/reference/tfjs_in_deno.md` §B). Each convolution backprop here does only the work the
+ * gradient needs: the multiply-adds of a dense convolution run as one XNNPACK matrix product (or,
+ * for stride-1 input gradients, one forward convolution), and the rearranging around it is a
+ * single JavaScript pass over the wasm heap (`conv_loops.ts`): no zero-inserted inputs, no
+ * per-tap slices, no `Reverse`. XNNPACK caches a product's packed right operand per tensor id,
+ * and in training every operand is new, so each product also pays one packing pass over its
+ * right operand; the kernels put the smaller matrix there.
  *
  * @module
  */
 import { tf } from "../tf.ts";
+import { conv2dBackpropInput, depthwiseBackpropInput, isPointwise } from "./conv_backprop.ts";
 import {
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  depthwiseBackpropFilter,
-  depthwiseBackpropInput,
-} from "./conv_backprop.ts";
+  col2im,
+  columnSums,
+  depthwiseFilterGradient,
+  im2colTransposed,
+  transpose,
+} from "./conv_loops.ts";
 import { geometryOf, type WasmBackendLike, WasmKernelOps } from "./tensor_ops.ts";
 
-/** The wasm backend's own API that {@linkcode unsortedSegmentSum} needs. */
+/** The wasm backend's own API that our kernels need. */
 interface WasmBackend extends WasmBackendLike {
   readSync(dataId: unknown): ArrayLike<number>;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
+  incRef(dataId: unknown): void;
 }
 
 type Attrs = Record<string, unknown>;
@@ -53,28 +58,82 @@ function requireNHWC(kernel: string, attrs: Attrs): void {
   }
 }
 
+/**
+ * dW `[kh, kw, C, O]` = colsᵀ · dY: the transposed im2col matrix `[kh·kw·C, n·oh·ow]` built in one
+ * pass, then one XNNPACK product with dY `[n·oh·ow, O]` as the packed operand (the other
+ * orientation, dYᵀ · cols, measured slower on every MiT-B0 shape). The matrix and the product are
+ * those of the formulation this replaced (per-tap slices and a concat), so results are
+ * bit-identical to it.
+ */
 function conv2DBackpropFilterKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   requireNHWC("Conv2DBackpropFilter", attrs);
   const { x, dy } = inputs;
+  const filterShape = attrs.filterShape as number[];
+  const g = geometryOf(convInfo(x.shape, filterShape, attrs, false));
   const ops = new WasmKernelOps(backend);
-  const g = geometryOf(convInfo(x.shape, attrs.filterShape as number[], attrs, false));
-  return ops.finish(conv2dBackpropFilter(ops, x, dy, g));
+  const rows = filterShape[0] * filterShape[1] * filterShape[2];
+  const columns = g.batch * g.outHeight * g.outWidth;
+  const colsT = ops.alloc([rows, columns]);
+  im2colTransposed(ops.view(x), g, ops.view(colsT));
+  const product = ops.matMul(colsT, ops.reshape(dy, [columns, filterShape[3]]));
+  return ops.finish(ops.reshape(product, filterShape));
 }
 
+/**
+ * dX `[n, H, W, C]`. Stride 1 (k > 1): one forward convolution of the padded dY with the flipped
+ * filter (`conv_backprop.ts`, flipped in JavaScript), as before: as fast as the product below at
+ * DAFormer's 3×3 shapes (within ±15%, the measurement's noise) and bit-identical. Otherwise the
+ * per-pixel column gradients `dY · Wᵀ` `[n·oh·ow, kh·kw·C]` are one XNNPACK product, scattered
+ * into dX by col2im: a strided convolution's input gradient no longer runs on a zero-inserted dY
+ * (15 of 16 multiplications by zero at stride 4), and 1×1 needs no col2im at all. Where kernel =
+ * stride the taps do not overlap and dX is bit-identical to before; overlapping taps are summed
+ * in another order (differences ~1e-6 of the largest entry).
+ */
 function conv2DBackpropInputKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   requireNHWC("Conv2DBackpropInput", attrs);
   const { dy, filter } = inputs;
+  const inputShape = attrs.inputShape as number[];
+  const g = geometryOf(convInfo(inputShape, filter.shape, attrs, false));
   const ops = new WasmKernelOps(backend);
-  const g = geometryOf(convInfo(attrs.inputShape as number[], filter.shape, attrs, false));
-  return ops.finish(conv2dBackpropInput(ops, dy, filter, g));
+  if (g.strideHeight === 1 && g.strideWidth === 1 && !isPointwise(g)) {
+    return ops.finish(conv2dBackpropInput(ops, dy, filter, g));
+  }
+  const [kh, kw, c, outC] = filter.shape;
+  const rows = kh * kw * c;
+  const columns = g.batch * g.outHeight * g.outWidth;
+  let cols: tf.TensorInfo;
+  if (columns < rows) {
+    // Fewer pixels than filter rows (MiT's late patch embeds and spatial reductions): pack dYᵀ
+    // rather than the larger Wᵀ, and transpose the small product back.
+    const dyT = ops.alloc([outC, columns]);
+    transpose(ops.view(dy), columns, outC, ops.view(dyT));
+    const colsT = ops.matMul(ops.reshape(filter, [rows, outC]), dyT);
+    cols = ops.alloc([columns, rows]);
+    transpose(ops.view(colsT), rows, columns, ops.view(cols));
+  } else {
+    const filterT = ops.alloc([outC, rows]);
+    transpose(ops.view(filter), rows, outC, ops.view(filterT));
+    cols = ops.matMul(ops.reshape(dy, [columns, outC]), filterT);
+  }
+  if (isPointwise(g)) return ops.finish(ops.reshape(cols, inputShape));
+  const dx = ops.alloc(inputShape);
+  col2im(ops.view(cols), g, ops.view(dx));
+  return ops.finish(dx);
 }
 
+/**
+ * The depthwise filter gradient in one JavaScript pass (`depthwiseFilterGradient`, float64
+ * sums), measured 2.5–10× faster than the depthwise convolution of X with dY it replaces; its
+ * values move by float32 rounding (≤ 1.2e-6 of the largest entry on MiT-B0's shapes).
+ */
 function depthwiseBackpropFilterKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs;
   const filterShape = attrs.filterShape as number[];
   const ops = new WasmKernelOps(backend);
   const g = geometryOf(convInfo(x.shape, filterShape, attrs, true));
-  return ops.finish(depthwiseBackpropFilter(ops, x, dy, g, filterShape[3]));
+  const out = ops.alloc(filterShape);
+  depthwiseFilterGradient(ops.view(x), ops.view(dy), g, filterShape[3], ops.view(out));
+  return ops.finish(out);
 }
 
 function depthwiseBackpropInputKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
@@ -114,42 +173,89 @@ function unsortedSegmentSumKernel({ inputs, backend, attrs }: KernelArgs): tf.Te
   return out;
 }
 
+/** `t` with its last two axes swapped, by a JavaScript pass per matrix of the batch. */
+function swapLastAxes(ops: WasmKernelOps, t: tf.TensorInfo): tf.TensorInfo {
+  const shape = t.shape;
+  const [rows, cols] = shape.slice(-2);
+  const out = ops.alloc([...shape.slice(0, -2), cols, rows]);
+  const source = ops.view(t);
+  const target = ops.view(out);
+  for (let offset = 0; offset < source.length; offset += rows * cols) {
+    const end = offset + rows * cols;
+    transpose(source.subarray(offset, end), rows, cols, target.subarray(offset, end));
+  }
+  return out;
+}
+
+/**
+ * Whether C = A·B is clearly cheaper computed as Cᵀ = Bᵀ·Aᵀ, counting element passes: XNNPACK
+ * packs the right operand on every call (its cache is per tensor id, and training operands are
+ * new each step), so that orientation packs k·m instead of k·n, at the price of transposing C
+ * back; either side also transposes whichever operand is not stored the way it needs. Where the
+ * counts are within 2× the GEMM's own shape preferences decide (measured: the swap lost 1.2–2.4×
+ * at 128×640·(160×640)ᵀ, counts 184K vs 205K), so the direct orientation is kept.
+ */
+function swapIsCheaper(m: number, k: number, n: number, ta: boolean, tb: boolean): boolean {
+  const direct = (ta ? m * k : 0) + (tb ? k * n : 0) + k * n;
+  const swapped = (tb ? 0 : k * n) + (ta ? 0 : m * k) + k * m + m * n;
+  return 2 * swapped < direct;
+}
+
 /**
  * `BatchMatMul` with transposed operands: the wasm kernel's transposed path is a scalar loop about
  * 10× slower than its plain path (measured: 1.3 vs 23 GFLOP/s for 2048×9216ᵀ·2048×256), and
- * every matmul gradient transposes an operand. Transposing explicitly first is far cheaper.
+ * every matmul gradient transposes an operand. We transpose in JavaScript first (tiled, ~2× the
+ * wasm `Transpose`) and, for single matrices, take the orientation that packs the smaller operand
+ * (`swapIsCheaper`: `dY · Wᵀ` with few tokens, 6× faster at 32×256·(1024×256)ᵀ). Each output
+ * element is the same k-ordered float32 sum either way, so results are bit-identical.
  */
 function batchMatMulWith(original: tf.KernelFunc) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-    if (!transposeA && !transposeB) {
+    const { a, b } = inputs;
+    if ((!transposeA && !transposeB) || a.dtype !== "float32" || b.dtype !== "float32") {
       return original({ inputs, backend, attrs } as never) as tf.TensorInfo;
     }
+    const plain = { transposeA: false, transposeB: false };
+    const product = (left: tf.TensorInfo, right: tf.TensorInfo) =>
+      original({ inputs: { a: left, b: right }, backend, attrs: plain } as never) as tf.TensorInfo;
     const ops = new WasmKernelOps(backend);
-    const swapLast = (t: tf.TensorInfo) => {
-      const perm = t.shape.map((_, i) => i);
-      [perm[perm.length - 2], perm[perm.length - 1]] = [
-        perm[perm.length - 1],
-        perm[perm.length - 2],
-      ];
-      return ops.transpose(t, perm);
-    };
-    const a = transposeA ? swapLast(inputs.a) : inputs.a;
-    const b = transposeB ? swapLast(inputs.b) : inputs.b;
-    const out = original(
-      { inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } } as never,
-    ) as tf.TensorInfo;
-    ops.finish(out);
-    return out;
+    const [ar, ac] = a.shape.slice(-2);
+    const [m, k] = transposeA ? [ac, ar] : [ar, ac];
+    const [br, bc] = b.shape.slice(-2);
+    const [kb, n] = transposeB ? [bc, br] : [br, bc];
+    // Mismatched operands: the original kernel reports them with its own message.
+    if (kb !== k) return original({ inputs, backend, attrs } as never) as tf.TensorInfo;
+    const single = [a, b].every((t) => t.shape.slice(0, -2).every((d) => d === 1));
+    if (single && swapIsCheaper(m, k, n, transposeA, transposeB)) {
+      const left = transposeB ? ops.reshape(b, [n, k]) : ops.reshape(swapLastAxes(ops, b), [n, k]);
+      const right = transposeA ? ops.reshape(a, [k, m]) : ops.reshape(swapLastAxes(ops, a), [k, m]);
+      const cT = product(left, right);
+      ops.finish(cT);
+      const batchDims = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
+      const out = backend.makeOutput([...batchDims, m, n], "float32");
+      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+      transpose(view(cT), n, m, view(out));
+      backend.disposeData(cT.dataId);
+      return out;
+    }
+    const out = product(
+      transposeA ? swapLastAxes(ops, a) : a,
+      transposeB ? swapLastAxes(ops, b) : b,
+    );
+    return ops.finish(out);
   };
 }
 
 /**
- * `Sum` over leading axes (every bias and BatchNorm gradient sums over N, H, W) as a matrix–vector
- * product with ones: the wasm kernel transposes and loops (measured 19 ms for [2,32,32,1024] →
- * [1024]) where XNNPACK's GEMM takes 1 ms. Other reductions keep the original kernel.
+ * `Sum` over leading axes (every bias and BatchNorm gradient sums over N, H, W) as column sums in
+ * one JavaScript pass (`columnSums`): the wasm kernel transposes and loops (measured 19 ms for
+ * [2,32,32,1024] → [1024]), and the XNNPACK product `ones · X` packs all of X as weights on
+ * every call (8.5 ms for [2048, 256]; the pass takes 1.3 ms). The float32, row-order
+ * accumulation is that product's arithmetic, so the sums are bit-identical to it. Other
+ * reductions keep the original kernel.
  */
-function sumWith(original: tf.KernelFunc, matMul: tf.KernelFunc) {
+function sumWith(original: tf.KernelFunc) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
     const { x } = inputs;
     const rank = x.shape.length;
@@ -164,19 +270,12 @@ function sumWith(original: tf.KernelFunc, matMul: tf.KernelFunc) {
     const rows = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
     const rest = x.shape.slice(axes.length);
     const columns = rest.reduce((a, b) => a * b, 1);
-    const ops = new WasmKernelOps(backend);
-    const ones = backend.makeOutput([1, rows], "float32");
-    backend.typedArrayFromHeap(ones).fill(1);
-    const product = matMul({
-      inputs: { a: ones, b: ops.reshape(x, [rows, columns]) },
-      backend,
-      attrs: { transposeA: false, transposeB: false },
-    } as never) as tf.TensorInfo;
-    const shape = attrs.keepDims ? [...axes.map(() => 1), ...rest] : rest;
-    const out = ops.reshape(product, shape);
-    ops.finish(out);
-    backend.disposeData(ones.dataId);
-    backend.disposeData(product.dataId);
+    const out = backend.makeOutput(
+      attrs.keepDims ? [...axes.map(() => 1), ...rest] : rest,
+      x.dtype,
+    );
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    columnSums(view(x), rows, columns, view(out));
     return out;
   };
 }
@@ -188,7 +287,23 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   "DepthwiseConv2dNativeBackpropFilter",
   "DepthwiseConv2dNativeBackpropInput",
   "UnsortedSegmentSum",
+  "Identity",
 ];
+
+/**
+ * `Identity` without a copy: the output shares the input's buffer and bumps its reference count,
+ * as tfjs's cpu backend and the wasm `Reshape` already do. tfjs's engine dispatches an Identity
+ * for every tensor a kernel saves for its gradient (`engine.clone`), ~640 per MiT-B0 step, and
+ * the wasm kernel copied each one. Sharing is safe because no kernel writes into its inputs.
+ */
+function identityKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { x } = inputs;
+  if (x.dtype === "string") {
+    return copyIdentity!({ inputs, backend, attrs: {} } as never) as tf.TensorInfo;
+  }
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
 
 const implementations: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
   Conv2DBackpropFilter: conv2DBackpropFilterKernel,
@@ -196,7 +311,10 @@ const implementations: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
   UnsortedSegmentSum: unsortedSegmentSumKernel,
+  Identity: identityKernel,
 };
+
+let copyIdentity: tf.KernelFunc | undefined;
 
 let originalBatchMatMul: tf.KernelFunc | undefined;
 
@@ -220,9 +338,10 @@ export function registerWasmTrainingKernels(): void {
       kernelName: "Sum",
       backendName: "wasm",
       setupFunc: sum.setupFunc,
-      kernelFunc: sumWith(sum.kernelFunc, originalBatchMatMul) as unknown as tf.KernelFunc,
+      kernelFunc: sumWith(sum.kernelFunc) as unknown as tf.KernelFunc,
     });
   }
+  copyIdentity ??= tf.getKernel("Identity", "wasm")?.kernelFunc;
   for (const name of WASM_TRAINING_KERNELS) {
     if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
     tf.registerKernel({

@@ -1,15 +1,19 @@
 /**
- * `deno task bench-steps EXP.ts... [--steps N] [--warmup W]`: the median milliseconds of one
- * training step of each experiment's program on random inputs of its crop and batch size (all
- * forward passes, self-training, backward and AdamW; data loading excluded), and each
- * experiment's time relative to the first. Weights are random: the time does not depend on them.
+ * `deno task bench-steps EXP.ts... [--steps N] [--warmup W] [--backend B] [--threads N]`: the
+ * median milliseconds of one training step of each experiment's program on random inputs of its
+ * crop and batch size (all forward passes, self-training, backward and AdamW; data loading
+ * excluded), and each experiment's time relative to the first. Weights are random: the time does
+ * not depend on them. Each line names the backend's device, which carries the thread count, and
+ * gives the step's kernel dispatches, its analytic GFLOP, the GFLOP/s reached and their share of
+ * the same run's dense-matmul GFLOP/s, and the growth of the tensor count and of the resident set
+ * from the end of warm-up to the last step (`--steps 1000` is the leak check).
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { tf } from "../tf.ts";
-import { useBackend } from "../backend/mod.ts";
-import { compile, viewCrop } from "../compile/program.ts";
+import { backendInfo, parseThreadsFlag, useBackend } from "../backend/mod.ts";
+import { compile, stepFlops, viewCrop } from "../compile/program.ts";
 import { extend } from "../../dsl/mod.ts";
 import { trainableParams, trainStep } from "../train/step.ts";
 import { buildNetworks, disposeNetworks } from "../train/networks.ts";
@@ -17,13 +21,8 @@ import { disposeViews } from "../train/data.ts";
 import type { Role, View } from "../blocks/types.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { RandomStream } from "../random.ts";
+import { countDispatches, matmulCeiling, median } from "../bench/measure.ts";
 import { experimentName, loadExperiment, runMain, UsageError } from "./experiment_file.ts";
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** Runs the benchmark and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -34,15 +33,20 @@ export async function main(args: string[]): Promise<number> {
       steps: { type: "string", default: "20" },
       warmup: { type: "string", default: "3" },
       backend: { type: "string" },
+      threads: { type: "string" },
     },
   });
   if (positionals.length === 0) {
     throw new UsageError(
-      "usage: deno task bench-steps EXP.ts... [--steps N] [--warmup W] [--backend B]",
+      "usage: deno task bench-steps EXP.ts... [--steps N] [--warmup W] [--backend B] " +
+        "[--threads N]",
     );
   }
   const steps = Number(values.steps), warmup = Number(values.warmup);
+  const threads = parseThreadsFlag(values.threads);
   let first: number | undefined;
+  // The same run's dense-matmul GFLOP/s per backend, measured once: the practical ceiling.
+  const ceilings = new Map<string, number>();
   for (const path of positionals) {
     const loaded = await loadExperiment(path);
     const program = compile(
@@ -50,7 +54,7 @@ export async function main(args: string[]): Promise<number> {
         ? loaded
         : extend(loaded, { run: { backend: values.backend as typeof loaded.run.backend } }),
     );
-    await useBackend(program.backend);
+    await useBackend(program.backend, { threads });
     // Random weights: the timing does not depend on them, and no weights run is started.
     const networks = await buildNetworks(program, undefined, false);
     const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
@@ -71,20 +75,45 @@ export async function main(args: string[]): Promise<number> {
       });
     }
     const times: number[] = [];
+    // Leaks show as growth between the end of warm-up and the last step (tensors, resident set).
+    let tensorsAfterWarmup = 0, rssAfterWarmup = 0;
     for (let t = 0; t < warmup + steps; t++) {
+      if (t === warmup) {
+        tensorsAfterWarmup = tf.memory().numTensors;
+        rssAfterWarmup = Deno.memoryUsage().rss;
+      }
       const started = performance.now();
       await trainStep(program, networks, optimizer, inputs, t, rng);
       if (t >= warmup) times.push(performance.now() - started);
     }
+    const tensorGrowth = tf.memory().numTensors - tensorsAfterWarmup;
+    const rssGrowth = (Deno.memoryUsage().rss - rssAfterWarmup) / rssAfterWarmup;
     const ms = median(times);
     first ??= ms;
+    // The step's values are read inside trainStep; a scalar stands in for countDispatches' result.
+    const dispatches = await countDispatches(async () => {
+      await trainStep(program, networks, optimizer, inputs, warmup + steps, rng);
+      return tf.scalar(0);
+    });
+    const gflop = stepFlops(program) / 1e9;
+    const gflops = gflop / ms * 1e3;
+    ceilings.set(program.backend, ceilings.get(program.backend) ?? await matmulCeiling(5));
+    const ceiling = ceilings.get(program.backend)!;
     console.log(JSON.stringify({
       experiment: experimentName(path),
       backend: program.backend,
+      device: backendInfo().device,
       batch: program.data.batchSize,
       passes: program.passes.map((p) => p.id),
       msPerStep: Number(ms.toFixed(1)),
       relative: Number((ms / first).toFixed(2)),
+      dispatchesPerStep: dispatches.total,
+      gflopPerStep: Number(gflop.toFixed(3)),
+      gflops: Number(gflops.toFixed(2)),
+      matmulGflops: Number(ceiling.toFixed(2)),
+      fractionOfMatmul: Number((gflops / ceiling).toFixed(3)),
+      tensorGrowth,
+      rssGrowthPercent: Number((100 * rssGrowth).toFixed(2)),
     }));
     disposeViews(inputs);
     disposeNetworks(networks);

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exists } from "../io/exists.ts";
 import { runMain, UsageError } from "./experiment_file.ts";
+import { denoCommand } from "./deno_command.ts";
 
 /** The half of `diff` that imports experiment files. */
 const WORKER = fileURLToPath(new URL("./diff_worker.ts", import.meta.url));
@@ -64,7 +65,7 @@ async function checkoutRevision(rev: string): Promise<string> {
 async function runWorker(args: string[]): Promise<number> {
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(Deno.execPath(), {
+    child = new Deno.Command(denoCommand(), {
       args: ["run", "--no-prompt", ...WORKER_PERMISSIONS, WORKER, ...args],
       stdin: "null",
       stdout: "inherit",
@@ -72,7 +73,7 @@ async function runWorker(args: string[]): Promise<number> {
     }).spawn();
   } catch (error) {
     throw new UsageError(
-      `diff starts ${Deno.execPath()} to import the experiment files without this process's ` +
+      `diff starts ${denoCommand()} to import the experiment files without this process's ` +
         `permissions, and could not: ${(error as Error).message}. Run it as \`deno task diff\`.`,
     );
   }

@@ -1,5 +1,5 @@
 /**
- * `deno task eval RUN_DIR|CHECKPOINT [--backend B] [--json FILE]`: evaluates a checkpoint (the
+ * `deno task eval RUN_DIR|CHECKPOINT [--backend B] [--threads N] [--json FILE]`: evaluates a checkpoint (the
  * newest of a run directory, or a given file) on the validation sets of the experiment stored in
  * it, and prints the per-class IoU table. The checkpoint carries its canonical experiment, so it
  * needs no experiment file.
@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 
 import { experimentFromPlain, extend } from "../../dsl/mod.ts";
-import { useBackend } from "../backend/mod.ts";
+import { parseThreadsFlag, useBackend } from "../backend/mod.ts";
 import { compile } from "../compile/program.ts";
 import { takeStrictLabelsFlag } from "../data/label_policy.ts";
 import {
@@ -44,13 +44,15 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: takeStrictLabelsFlag(args),
     allowPositionals: true,
-    options: { backend: { type: "string" }, json: { type: "string" } },
+    options: { backend: { type: "string" }, json: { type: "string" }, threads: { type: "string" } },
   });
   if (positionals.length !== 1) {
     throw new UsageError(
-      "usage: deno task eval RUN_DIR|CHECKPOINT [--backend B] [--json FILE] [--strict-labels]",
+      "usage: deno task eval RUN_DIR|CHECKPOINT [--backend B] [--threads N] [--json FILE] " +
+        "[--strict-labels]",
     );
   }
+  const threads = parseThreadsFlag(values.threads);
   const path = await resolveCheckpoint(positionals[0]);
   const checkpoint = await readCheckpoint(path);
   let experiment = experimentFromPlain(JSON.parse(checkpoint.experiment));
@@ -60,7 +62,7 @@ export async function main(args: string[]): Promise<number> {
     });
   }
   const program = compile(experiment);
-  await useBackend(program.backend);
+  await useBackend(program.backend, { threads });
   // The checkpoint holds every weight: the initial encoder weights are not read.
   const networks = await buildNetworks(program, undefined, false);
   const model = networks.get("student")!;

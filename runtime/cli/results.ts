@@ -1,9 +1,11 @@
 /**
- * `deno task results (RUN_DIR | EXP.ts)... [--seeds 0,1,2] [--out FILE] [--title TEXT]
+ * `deno task results (RUN_DIR | EXP.ts | SWEEP.ts)... [--seeds 0,1,2] [--out FILE] [--title TEXT]
  * [--allow-partial]`: markdown tables of finished runs, one row per experiment (name and hash,
  * in the order given) with the mean ± sample std of the final target mIoU over seeds, each
  * seed's value and the training time, then the mean per-class IoU. Experiment files stand for
- * their runs under `runs/` at `--seeds` (by the current definition's hash). Unfinished runs are
+ * their runs under `runs/` (or `UDA_RUNS`) at `--seeds` (by the current definition's hash, in the
+ * directory `run` uses, `findRunDirectory`); a sweep file stands for all its runs, one row per
+ * label, as `deno task sweep results SWEEP.ts` tabulates them. Unfinished runs are
  * refused unless `--allow-partial` marks them. The tables go to stdout, or with `--out` to a file
  * written atomically whose first line is the command that generated it.
  *
@@ -11,8 +13,13 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
 import { experimentHash } from "../../dsl/mod.ts";
-import { runDirectory } from "../train/run_dir.ts";
+import { findRunDirectory } from "../train/run_dir.ts";
+import { expandSweep } from "../sweep/expand.ts";
+import { isSweep, type Sweep } from "../sweep/sweep.ts";
+import { sweepSummaries, unfinishedError } from "../sweep/summaries.ts";
+import { defaultRunsRoot, RUNS_ENV } from "./scope.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { exists } from "../io/exists.ts";
 import {
@@ -24,9 +31,11 @@ import {
 import { resultsChart } from "../report/chart.ts";
 import { experimentName, loadExperiment, runMain, UsageError } from "./experiment_file.ts";
 
-const USAGE = "usage: deno task results (RUN_DIR | EXP.ts)... [--seeds 0,1,2] [--out FILE] " +
+const USAGE =
+  "usage: deno task results (RUN_DIR | EXP.ts | SWEEP.ts)... [--seeds 0,1,2] [--out FILE] " +
   "[--title TEXT] [--baseline NAME] [--chart] [--allow-partial]. A RUN_DIR is runs/<experiment>/<hash12>-s<seed> (e.g. " +
-  "runs/source_only/*-s*); an EXP.ts stands for its runs at --seeds (default 0).";
+  "runs/source_only/*-s*); an EXP.ts stands for its runs at --seeds (default 0), a SWEEP.ts for " +
+  "all its runs.";
 
 /** Quotes an argument for a POSIX shell when it needs it. */
 export function shellQuote(arg: string): string {
@@ -61,6 +70,16 @@ export const TABLE_OPTIONS = {
   chart: { type: "boolean", default: false },
   "allow-partial": { type: "boolean", default: false },
 } as const;
+
+/** The sweep a `.ts` file default-exports, or undefined for anything else (an experiment). */
+async function sweepOf(path: string): Promise<Sweep | undefined> {
+  try {
+    const module = await import(pathToFileURL(resolve(path)).href);
+    return isSweep(module.default) ? module.default : undefined;
+  } catch {
+    return undefined; // loadExperiment reports a file that does not load.
+  }
+}
 
 /** Runs `results` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -98,6 +117,15 @@ export async function main(args: string[]): Promise<number> {
     readRunSummary(dir).catch((e) => {
       throw new UsageError((e as Error).message);
     });
+  const root = defaultRunsRoot();
+  if (Deno.permissions.querySync({ name: "read", path: root }).state !== "granted") {
+    throw new UsageError(
+      `${RUNS_ENV}=${root}: \`deno task results\` reads runs inside the project only; ` +
+        `tabulate a sweep there with \`deno task sweep results SWEEP.ts\`, which adds that ` +
+        `directory to its read scope, or give the run directories to \`deno run ` +
+        `--allow-read=.,${root} runtime/cli/results.ts\`.`,
+    );
+  }
   const runs: RunSummary[] = [];
   const seen = new Set<string>();
   const add = (run: RunSummary) => {
@@ -111,17 +139,27 @@ export async function main(args: string[]): Promise<number> {
       add(await read(item));
       continue;
     }
+    const sweep = await sweepOf(item);
+    if (sweep !== undefined) {
+      const plan = await expandSweep(sweep, item, root);
+      const rows = await sweepSummaries(plan);
+      if (rows.unfinished.length > 0 && !values["allow-partial"]) {
+        throw unfinishedError(item, rows.runs.length, rows.unfinished);
+      }
+      rows.runs.forEach(add);
+      continue;
+    }
     const experiment = await loadExperiment(item);
-    const hash = experimentHash(experiment).slice(0, 12);
+    const hash = experimentHash(experiment);
     const name = experimentName(item);
     for (const seed of seeds) {
-      const dir = runDirectory("runs", name, hash, seed);
+      const dir = await findRunDirectory(root, name, hash, seed);
       const started = await exists(dir);
       add(
         started ? await read(dir) : {
           dir,
           name,
-          hash,
+          hash: hash.slice(0, 12),
           seed,
           iterations: experiment.run.iterations,
           done: 0,

@@ -1,13 +1,23 @@
 /**
- * `deno task run EXP.ts [--set path=value]... [--backend B] [--seed N] [--out DIR] [--resume]`:
+ * `deno task run EXP.ts [--set path=value]... [--backend B] [--threads N] [--seed N] [--out DIR]
+ * [--resume]`:
  * trains an experiment into `runs/<experiment>/<hash12>-s<seed>/` (or `--out`). Running the
  * same experiment and seed again resumes its run instead of starting over; `--resume` insists
  * on a checkpoint. Exit codes: 0 finished, 1 failed or diverged, 2 invalid input, 130
  * interrupted by a signal (checkpoint written).
  *
  * The run directory must really lie inside the project's `runs/` or `.cache/` once symlinks are
- * resolved (`write_scope.ts`); this process has no `--allow-run` and no network, so an experiment
- * file cannot leave that sandbox, and the git revision in `env.json` is read without running git.
+ * resolved (`write_scope.ts`), or inside a directory the user named: `--out DIR` or `UDA_RUNS=DIR`
+ * (the runs root instead of `runs/`) outside the project make the command start itself again with
+ * exactly that directory added to its read and write scopes (`scope.ts`). The task grants
+ * `--allow-run=deno` for that alone: the process revokes it before it imports an experiment file,
+ * and the child never has it, so an experiment file cannot start programs; there is no network,
+ * and the git revision in `env.json` is read without running git. A run directory that cannot be
+ * written (permissions, a read-only file system, a file in its path) is an error, exit 2.
+ *
+ * Without `--out`, the run directory is the one every command shares for this experiment hash and
+ * seed (`findRunDirectory`): a finished or interrupted run of the same definition under another
+ * name (an ablation file, a sweep's patch) is resumed rather than trained twice.
  *
  * Weights references that name an experiment file (`model.encoder.pretrained:
  * "experiments/pretrain.ts"`) resolve to the `weights.safetensors` of that experiment's finished
@@ -17,13 +27,16 @@
  * @module
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { exists } from "../io/exists.ts";
 import { compile } from "../compile/program.ts";
 import { takeStrictLabelsFlag } from "../data/label_policy.ts";
 import { FINAL_WEIGHTS, train } from "../train/loop.ts";
-import { runDirectory } from "../train/run_dir.ts";
+import { takeThreadsFlag, useBackend } from "../backend/mod.ts";
+import { findRunDirectory } from "../train/run_dir.ts";
 import { percent } from "../report/report.ts";
-import { assertWritable } from "./write_scope.ts";
+import { assertCreatable, assertWritable, isWritable } from "./write_scope.ts";
+import { defaultRunsRoot, mayReexecute, reexecute, revokeRun, RUN_SCOPE } from "./scope.ts";
 import {
   applyFlags,
   experimentName,
@@ -53,7 +66,7 @@ export function weightsResolver(
     }
     const program = compile(await loadExperiment(reference));
     const name = experimentName(reference);
-    const runDir = runDirectory(runsRoot, name, program.hash, program.seed);
+    const runDir = await findRunDirectory(runsRoot, name, program.hash, program.seed);
     const weights = join(runDir, FINAL_WEIGHTS);
     if (await exists(weights)) return weights;
     await assertWritable(runDir, `the run directory of ${reference}`);
@@ -94,19 +107,42 @@ function takeStopAfter(args: string[]): { rest: string[]; stopAfter?: number } {
 
 /** Runs `run` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { rest, stopAfter } = takeStopAfter(takeStrictLabelsFlag(args));
+  const { rest: unthreaded, threads } = takeThreadsFlag(args);
+  const { rest, stopAfter } = takeStopAfter(takeStrictLabelsFlag(unthreaded));
   const { values, positionals } = parseExperimentArgs(rest, { out: true, resume: true });
   if (positionals.length !== 1) {
     throw new UsageError(
       "usage: deno task run EXP.ts [--set path=value]... [--backend B] [--seed N] [--out DIR] " +
-        "[--resume] [--stop-after N] [--strict-labels]",
+        "[--resume] [--stop-after N] [--strict-labels] [--threads N]",
     );
   }
+  // Decided before any experiment file is imported: start again with the directories the user
+  // named outside this process's write scope, or give up the permission to start programs.
+  const root = defaultRunsRoot();
+  const named = [
+    ...(values.out === undefined ? [] : [values.out]),
+    ...(root === "runs" ? [] : [root]),
+  ];
+  const outside: string[] = [];
+  for (const dir of named) if (!(await isWritable(dir))) outside.push(dir);
+  if (outside.length > 0 && mayReexecute()) {
+    return await reexecute(fileURLToPath(import.meta.url), args, RUN_SCOPE, outside);
+  }
+  revokeRun();
   const experiment = applyFlags(await loadExperiment(positionals[0]), values);
   const program = compile(experiment);
+  // The wasm build and thread pool are fixed when the backend first starts (train() then reuses
+  // it); without --threads, train() starts it on every core.
+  if (threads !== undefined) await useBackend(program.backend, { threads });
   const name = experimentName(positionals[0]);
-  const runDir = values.out ?? runDirectory("runs", name, program.hash, program.seed);
-  await assertWritable(runDir, values.out === undefined ? "the run directory" : "--out");
+  const runDir = values.out ?? await findRunDirectory(root, name, program.hash, program.seed);
+  const flag = values.out !== undefined
+    ? "--out"
+    : root === "runs"
+    ? "the run directory"
+    : "the run directory (under UDA_RUNS)";
+  await assertWritable(runDir, flag);
+  await assertCreatable(runDir, flag);
   const terminal = Deno.stderr.isTerminal();
   const encoder = new TextEncoder();
   const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
@@ -118,7 +154,7 @@ export async function main(args: string[]): Promise<number> {
     write,
     terminal,
     command: ["run", ...args],
-    resolveWeights: weightsResolver(write, terminal, [positionals[0]]),
+    resolveWeights: weightsResolver(write, terminal, [positionals[0]], root),
     stopAfter,
   });
   for (const [set, r] of Object.entries(result.evaluation)) {

@@ -7,25 +7,43 @@
  *   --partition P --account A]`: `local` runs N at a time (default: the cores available);
  *   `slurm` submits one array job (plus a weights job it depends on); `--dry-run` prints the
  *   scripts instead.
- * - `status`: each run's state from its directory, and its Slurm state when `squeue` exists.
+ * - `status`: each run's state from its directory, and its array task's Slurm state from
+ *   `squeue` and, where the cluster keeps accounting, `sacct` (`runtime/sweep/queue.ts`).
  * - `results [--baseline LABEL] [--out FILE] [--title T] [--allow-partial]`: the results tables
  *   of the sweep's runs, one row per label.
  *
  * This process may start programs (training runs, `sbatch`, `squeue`), so it never imports the
  * sweep file or an experiment file: `expansion.ts` expands the sweep in a worker that may only
- * read. `--runs-root DIR` (default `runs`) puts the runs elsewhere inside the write scope.
+ * read. `--runs-root DIR` (default `UDA_RUNS`, else `runs`) puts the runs elsewhere; a root
+ * outside the project makes the command start itself again with exactly that directory added to
+ * its read and write scopes (`scope.ts`), and each run does the same for its `--out`.
+ *
+ * `run --executor slurm` submits only the runs that have not finished and whose array tasks are
+ * not pending or running, so resubmitting a sweep after a failure, a `scancel` or a time limit
+ * continues it (each task resumes from its run's checkpoint).
  *
  * @module
  */
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { exists } from "../io/exists.ts";
-import { readRunSummary, type RunSummary } from "../report/results.ts";
+import { sweepSummaries, unfinishedError } from "../sweep/summaries.ts";
 import { expandInWorker, ReportedError } from "../sweep/expansion.ts";
 import type { SweepPlan } from "../sweep/expand.ts";
 import { runLocal } from "../sweep/local.ts";
-import { checkSlurmOptions, formatDryRun, slurmScripts, submit } from "../sweep/slurm.ts";
+import {
+  checkSlurmOptions,
+  formatDryRun,
+  probeSbatch,
+  readSubmissions,
+  slurmScripts,
+  submit,
+} from "../sweep/slurm.ts";
+import { ACTIVE_STATES, queueReport } from "../sweep/queue.ts";
 import { runState, sweepStatus } from "../sweep/status.ts";
+import { defaultRunsRoot, mayReexecute, reexecute, SWEEP_SCOPE } from "./scope.ts";
+import { isWritable } from "./write_scope.ts";
 import { runMain, UsageError } from "./experiment_file.ts";
 import { TABLE_OPTIONS, tabulate } from "./results.ts";
 
@@ -78,7 +96,7 @@ export async function main(args: string[]): Promise<number> {
       args,
       allowPositionals: true,
       options: {
-        "runs-root": { type: "string", default: "runs" },
+        "runs-root": { type: "string" },
         executor: { type: "string" },
         "dry-run": { type: "boolean", default: false },
         jobs: { type: "string" },
@@ -115,7 +133,14 @@ export async function main(args: string[]): Promise<number> {
   };
   checkSlurmOptions(slurm);
   const jobs = positiveInt(values.jobs, "--jobs", navigator.hardwareConcurrency || 1);
-  const plan = await expandInWorker(file, values["runs-root"]);
+  // sbatch is checked first too, so a machine without Slurm is told at once and left untouched.
+  if (command === "run" && values.executor === "slurm" && !values["dry-run"]) await probeSbatch();
+  const root = values["runs-root"] ?? defaultRunsRoot();
+  if (!(await isWritable(root)) && mayReexecute()) {
+    return await reexecute(fileURLToPath(import.meta.url), args, SWEEP_SCOPE, [root]);
+  }
+  const plan = await expandInWorker(file, root);
+  const dir = join(root, ".sweeps", plan.sweep);
   const write = (line: string) => console.error(line);
 
   if (command === "show") {
@@ -129,36 +154,13 @@ export async function main(args: string[]): Promise<number> {
         : await runState(d.dir, 0);
       console.log(`${d.experiment} (weights)  ${d.dir}  ${state}`);
     }
-    console.log((await sweepStatus(plan)).join("\n"));
+    console.log((await sweepStatus(plan, dir)).join("\n"));
     return 0;
   }
   if (command === "results") {
-    const runs: RunSummary[] = [];
-    const unfinished: string[] = [];
-    for (const run of plan.runs) {
-      const summary: RunSummary = await exists(run.dir)
-        ? await readRunSummary(run.dir).catch((e) => {
-          throw new UsageError((e as Error).message);
-        })
-        : {
-          dir: run.dir,
-          name: run.label,
-          hash: run.hash.slice(0, 12),
-          seed: run.seed,
-          iterations: run.iterations,
-          done: 0,
-          finished: false,
-        };
-      if (!summary.finished) unfinished.push(`${run.dir} (${await runState(run.dir, 0)})`);
-      // Rows are the sweep's labels, so two variants of one experiment file read apart.
-      runs.push({ ...summary, name: run.label });
-    }
+    const { runs, unfinished } = await sweepSummaries(plan);
     if (unfinished.length > 0 && !values["allow-partial"]) {
-      throw new UsageError(
-        `${unfinished.length} of ${runs.length} runs of ${file} have not finished: ` +
-          `${unfinished.join("; ")}. Run \`deno task sweep run ${file} --executor local\` (it ` +
-          `resumes them), or pass --allow-partial to tabulate what there is.`,
-      );
+      throw unfinishedError(file, runs.length, unfinished);
     }
     return await tabulate(runs, {
       title: values.title,
@@ -178,16 +180,74 @@ export async function main(args: string[]): Promise<number> {
     );
     return outcome.failed > 0 ? 1 : outcome.interrupted > 0 ? 130 : 0;
   }
-  const dir = join(values["runs-root"], ".sweeps", plan.sweep);
-  const scripts = slurmScripts(plan, slurm, resolve("."), resolve(dir, "logs"));
-  if (values["dry-run"]) {
-    await Deno.stdout.write(new TextEncoder().encode(formatDryRun(scripts, dir)));
+  const pending = await toSubmit(plan, dir);
+  if (pending.runs.length === 0) {
+    console.log(
+      `sweep ${plan.sweep}: nothing to submit: ${pending.finished} runs finished, ` +
+        `${pending.queued} queued or running`,
+    );
     return 0;
   }
-  const ids = await submit(scripts, dir);
+  const all = pending.runs.length === plan.runs.length;
+  const scripts = slurmScripts(
+    { ...plan, dependencies: pending.dependencies },
+    slurm,
+    resolve("."),
+    resolve(dir, "logs"),
+    submitter(),
+  );
+  if (values["dry-run"]) {
+    const text = formatDryRun(scripts, dir, all ? undefined : pending.runs);
+    await Deno.stdout.write(new TextEncoder().encode(text));
+    return 0;
+  }
+  const ids = await submit(scripts, dir, all ? undefined : pending.runs);
   if (ids.dependencies !== undefined) console.log(`weights job ${ids.dependencies}`);
-  console.log(`array job ${ids.array} (${plan.runs.length} tasks); scripts in ${dir}`);
+  console.log(
+    `array job ${ids.array} (${pending.runs.length} of ${plan.runs.length} tasks; ` +
+      `${pending.finished} finished, ${pending.queued} queued or running); scripts in ${dir}`,
+  );
   return 0;
+}
+
+/** The Deno executable submitting the sweep, when this process may read where it is. */
+function submitter(): string | undefined {
+  try {
+    return Deno.execPath();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The array indices still to run (not finished, not pending or running in Slurm), and the
+ * weights experiments not trained yet.
+ */
+async function toSubmit(
+  plan: SweepPlan,
+  dir: string,
+): Promise<{
+  runs: number[];
+  finished: number;
+  queued: number;
+  dependencies: SweepPlan["dependencies"];
+}> {
+  const jobs = (await readSubmissions(dir)).map((s) => s.array);
+  const queue = await queueReport(jobs);
+  const runs: number[] = [];
+  let finished = 0;
+  let queued = 0;
+  for (const [i, run] of plan.runs.entries()) {
+    const task = queue.tasks.get(i);
+    if ((await runState(run.dir, run.iterations)) === "finished") finished++;
+    else if (task !== undefined && ACTIVE_STATES.has(task.state)) queued++;
+    else runs.push(i);
+  }
+  const dependencies = [];
+  for (const d of plan.dependencies) {
+    if (!(await exists(join(d.dir, "weights.safetensors")))) dependencies.push(d);
+  }
+  return { runs, finished, queued, dependencies };
 }
 
 if (import.meta.main) {

@@ -46,6 +46,9 @@ export const SEGMENTOR_KERNELS: KernelUse = {
     "Sub",
     "Sum",
     "Transpose",
+    "UdaGelu",
+    "UdaLayerNorm",
+    "UdaLinear",
     "Unpack",
   ],
   backward: [
@@ -59,6 +62,9 @@ export const SEGMENTOR_KERNELS: KernelUse = {
     "Select",
     "Step",
     "Equal",
+    "UdaGeluGrad",
+    "UdaLayerNormGrad",
+    "UdaLinearGrad",
   ],
 };
 
@@ -108,13 +114,14 @@ export const SELF_TRAINING_KERNELS: KernelUse = {
     "Select",
     "Softmax",
     "Sub",
+    "UdaEmaUpdate",
   ],
 };
 
-/** One AdamW update. */
+/** One AdamW update: one fused kernel per parameter (`backend/kernels/adamw.ts`). */
 export const ADAMW_KERNELS: KernelUse = {
   differentiated: [],
-  backward: ["Add", "Multiply", "RealDiv", "Sqrt", "Sub", "Identity"],
+  backward: ["UdaAdamW"],
 };
 
 /** Whole-image evaluation: resize logits to the label, argmax, confusion counts. */

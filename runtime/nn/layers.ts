@@ -10,6 +10,9 @@
 import { tf } from "../tf.ts";
 import type { RandomStream } from "../random.ts";
 import type { ParamStore } from "./params.ts";
+import { fusedLayerNorm, LAYER_NORM } from "../backend/kernels/layer_norm.ts";
+import { fusedGelu, GELU } from "../backend/kernels/gelu.ts";
+import { fusedLinear, LINEAR } from "../backend/kernels/linear.ts";
 
 /** Whether a forward pass trains (batch statistics, dropout, drop-path) or evaluates. */
 export interface ForwardMode {
@@ -36,15 +39,27 @@ function explicitPad(pad: Padding2D): [[number, number], [number, number], [numb
 }
 
 /**
- * A linear layer over the last axis (`nn.Linear`): `x @ W + b`, with `W` stored `[in, out]`.
- * Inputs of any rank ≥ 2 are flattened to a matrix and restored.
+ * A linear layer over the last axis (`nn.Linear`): `x @ W + b`, with `W` stored `[in, out]`, on
+ * inputs of any rank ≥ 2: one fused `UdaLinear` kernel where the active backend has it (cpu,
+ * wasm, webgpu; bit-identical to {@linkcode composedLinear} there), else the composed ops.
  */
 export function linear(params: ParamStore, name: string, x: tf.Tensor): tf.Tensor {
   const weight = params.get(`${name}.weight`);
+  const bias = params.has(`${name}.bias`) ? params.get(`${name}.bias`) : undefined;
+  if (tf.getKernel(LINEAR, tf.getBackend()) !== undefined) return fusedLinear(x, weight, bias);
+  return composedLinear(x, weight, bias);
+}
+
+/**
+ * A linear layer as tfjs ops (reshape to a matrix, product, bias add, reshape back): the
+ * fallback for backends without the fused kernel (tfjs-node) and the reference it is tested
+ * against.
+ */
+export function composedLinear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const shape = x.shape;
   const flat = x.reshape([-1, shape[shape.length - 1]]);
   let y = tf.matMul(flat, weight);
-  if (params.has(`${name}.bias`)) y = tf.add(y, params.get(`${name}.bias`));
+  if (bias !== undefined) y = tf.add(y, bias);
   return y.reshape([...shape.slice(0, -1), weight.shape[1] as number]);
 }
 
@@ -94,14 +109,36 @@ export function depthwiseConv2d(
   return convolve(tf.depthwiseConv2d, params, name, x, options);
 }
 
-/** LayerNorm over the last axis (`nn.LayerNorm`) with biased variance, as PyTorch. */
+/**
+ * LayerNorm over the last axis (`nn.LayerNorm`) with biased variance, as PyTorch: one fused
+ * `UdaLayerNorm` kernel where the active backend has it (cpu, wasm, webgpu; bit-identical to
+ * {@linkcode composedLayerNorm} there), else the composed formula.
+ */
 export function layerNorm(params: ParamStore, name: string, x: tf.Tensor, eps: number): tf.Tensor {
+  const gamma = params.get(`${name}.weight`);
+  const beta = params.get(`${name}.bias`);
+  if (tf.getKernel(LAYER_NORM, tf.getBackend()) !== undefined) {
+    return fusedLayerNorm(x, gamma, beta, eps);
+  }
+  return composedLayerNorm(x, gamma, beta, eps);
+}
+
+/**
+ * LayerNorm as nine tfjs ops: the fallback for backends without the fused kernel (tfjs-node)
+ * and the reference the fused kernel is tested against.
+ */
+export function composedLayerNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+): tf.Tensor {
   const axis = x.rank - 1;
   const mean = tf.mean(x, axis, true);
   const centred = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centred), axis, true);
   const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normed, params.get(`${name}.weight`)), params.get(`${name}.bias`));
+  return tf.add(tf.mul(normed, gamma), beta);
 }
 
 /** BatchNorm momentum and epsilon of PyTorch's `nn.BatchNorm2d` defaults (mmcv keeps them). */
@@ -157,8 +194,19 @@ function updateRunningStats(
   tf.dispose([newMean, newVar]);
 }
 
-/** Exact GELU, `0.5·x·(1 + erf(x/√2))` (PyTorch `nn.GELU` default, used by MiT's Mix-FFN). */
+/**
+ * Exact GELU, `0.5·x·(1 + erf(x/√2))` (PyTorch `nn.GELU` default, used by MiT's Mix-FFN): one
+ * fused `UdaGelu` kernel where the active backend has it, else {@linkcode composedGelu}.
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.getKernel(GELU, tf.getBackend()) !== undefined ? fusedGelu(x) : composedGelu(x);
+}
+
+/**
+ * GELU as five tfjs ops (with tfjs's `Erf`): the fallback for backends without the fused kernel
+ * and the reference the fused kernel is tested against.
+ */
+export function composedGelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
 

@@ -18,6 +18,7 @@
  */
 import { tf } from "../tf.ts";
 import type { Param } from "../nn/params.ts";
+import { fusedAdamW } from "../backend/kernels/adamw.ts";
 import {
   assignGroup,
   DAFORMER_PARAM_RULES,
@@ -157,13 +158,17 @@ export class AdamW {
         const decay = weightDecay * this.groups[i].decayMult;
         // torch 1.7 AdamW: bias_correction1 = 1 − β1ᵗ, denom = √v/√(1 − β2ᵗ) + ε,
         // step_size = lr / bias_correction1.
-        const stepSize = groupLr / (1 - beta1 ** t);
-        const sqrtCorrection2 = Math.sqrt(1 - beta2 ** t);
-        const m = tf.add(tf.mul(this.#m[i], beta1), tf.mul(grad, 1 - beta1));
-        const v = tf.add(tf.mul(this.#v[i], beta2), tf.mul(tf.mul(grad, grad), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtCorrection2), eps);
-        const decayed = decay === 0 ? param.variable : tf.mul(param.variable, 1 - groupLr * decay);
-        const updated = tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize));
+        // One fused kernel per parameter, bit-identical on cpu and wasm to the tfjs chain
+        // m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p = p·(1 − lr·wd) − (m/denom)·step_size
+        // (`backend/kernels/adamw.ts`); decay factor 1 stands for "no decay" (p·1 is exact).
+        const [updated, m, v] = fusedAdamW(param.variable, grad, this.#m[i], this.#v[i], {
+          beta1,
+          beta2,
+          eps,
+          stepSize: groupLr / (1 - beta1 ** t),
+          sqrtCorrection2: Math.sqrt(1 - beta2 ** t),
+          decayFactor: decay === 0 ? 1 : 1 - groupLr * decay,
+        });
         this.#m[i].assign(m);
         this.#v[i].assign(v);
         param.variable.assign(updated);

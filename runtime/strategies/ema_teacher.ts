@@ -9,6 +9,7 @@
  */
 import { tf } from "../tf.ts";
 import type { ParamStore } from "../nn/params.ts";
+import { fusedEmaUpdate } from "../backend/kernels/ema.ts";
 
 /** α_t = min(1 − 1/(t + 1), α): 0.5 at t = 1, 0.9 at t = 9, 0.99 at t = 99, α from t = 999. */
 export function emaAlpha(iteration: number, alpha = 0.999): number {
@@ -39,9 +40,9 @@ export function updateEmaTeacher(
         );
       }
       // t = 0 copies (α_0 = 0 gives the same value, but an exact copy avoids 0·θ rounding).
-      t.variable.assign(
-        iteration === 0 ? s.variable : tf.add(tf.mul(t.variable, a), tf.mul(s.variable, 1 - a)),
-      );
+      // Otherwise one fused kernel, bit-identical on cpu and wasm to the tfjs chain
+      // tf.add(tf.mul(θ_ema, α), tf.mul(θ_student, 1 − α)) (`backend/kernels/ema.ts`).
+      t.variable.assign(iteration === 0 ? s.variable : fusedEmaUpdate(t.variable, s.variable, a));
     }
   });
 }

@@ -12,7 +12,7 @@ import { diffExperiments, experimentHash, formatChanges, off } from "../../dsl/m
 import { compile } from "../compile/program.ts";
 import { experimentReferences } from "../cli/dependencies.ts";
 import { applyFlags, experimentName, loadExperiment, UsageError } from "../cli/experiment_file.ts";
-import { runDirectory } from "../train/run_dir.ts";
+import { findRunDirectory } from "../train/run_dir.ts";
 import type { SetValue, Sweep } from "./sweep.ts";
 
 /** One run of a sweep: what `deno task run` is given, and where it writes. */
@@ -29,7 +29,8 @@ export interface PlannedRun {
   seed: number;
   /** Full experiment hash (as `deno task show`'s definition hashes; seed excluded). */
   hash: string;
-  /** Run directory: `<runs root>/<name>/<hash12>-s<seed>`. */
+  /** Run directory: `<runs root>/<name>/<hash12>-s<seed>`, or the existing directory of the same
+   * hash and seed under another name (`findRunDirectory`), the one `deno task run` would use. */
   dir: string;
   /** `run.iterations` of the variant. */
   iterations: number;
@@ -41,7 +42,7 @@ export interface PlannedRun {
 export interface PlannedDependency {
   /** The experiment file. */
   experiment: string;
-  /** Its run directory under `runs/` (where `run`'s weights resolver looks). */
+  /** Its run directory under the runs root (where `run`'s weights resolver looks). */
   dir: string;
 }
 
@@ -119,7 +120,9 @@ export async function expandSweep(
       } catch (error) {
         throw new UsageError(
           `${file}: variant ${variant.name} of ${path} is not a valid experiment: ` +
-            `${(error as Error).message}. Grid keys and patch paths are \`--set\` paths of the ` +
+            `${
+              (error as Error).message.replace(/\.$/, "")
+            }. Grid keys and patch paths are \`--set\` paths of the ` +
             `experiment (see \`deno task show ${path}\`).`,
         );
       }
@@ -136,7 +139,7 @@ export async function expandSweep(
           set: variant.set,
           seed,
           hash,
-          dir: runDirectory(runsRoot, name, hash, seed),
+          dir: await findRunDirectory(runsRoot, name, hash, seed),
           iterations: experiment.run.iterations,
           changes: variant.set.length === 0 ? "" : changes,
         });
@@ -147,12 +150,15 @@ export async function expandSweep(
     sweep: sweepName(file),
     file,
     runs,
-    dependencies: await dependencyOrder(references),
+    dependencies: await dependencyOrder(references, runsRoot),
   };
 }
 
 /** Weights experiments and theirs, each after what it needs, each once. */
-async function dependencyOrder(references: string[]): Promise<PlannedDependency[]> {
+async function dependencyOrder(
+  references: string[],
+  runsRoot: string,
+): Promise<PlannedDependency[]> {
   const out: PlannedDependency[] = [];
   const visit = async (ref: string, chain: string[]) => {
     if (out.some((d) => d.experiment === ref) || chain.includes(ref)) return;
@@ -160,7 +166,7 @@ async function dependencyOrder(references: string[]): Promise<PlannedDependency[
     for (const next of experimentReferences(program)) await visit(next, [...chain, ref]);
     out.push({
       experiment: ref,
-      dir: runDirectory("runs", experimentName(ref), program.hash, program.seed),
+      dir: await findRunDirectory(runsRoot, experimentName(ref), program.hash, program.seed),
     });
   };
   for (const ref of references) await visit(ref, []);

@@ -5,9 +5,11 @@
  *
  * @module
  */
+import { isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exists } from "../io/exists.ts";
 import { UsageError } from "../cli/experiment_file.ts";
+import { denoCommand } from "../cli/deno_command.ts";
 import type { SweepPlan } from "./expand.ts";
 
 /** The worker that imports sweep and experiment files. */
@@ -15,6 +17,17 @@ const WORKER = fileURLToPath(new URL("./expand_worker.ts", import.meta.url));
 
 /** The worker's permissions: reading the project, nothing else. */
 export const WORKER_PERMISSIONS = ["--allow-read=."];
+
+/**
+ * The worker's permissions for a runs root: {@link WORKER_PERMISSIONS}, with a root outside the
+ * project added to what it may read (it looks for existing run directories there).
+ */
+export function workerPermissions(runsRoot: string): string[] {
+  const root = resolve(runsRoot);
+  const rel = relative(Deno.cwd(), root);
+  if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) return WORKER_PERMISSIONS;
+  return [`${WORKER_PERMISSIONS[0]},${root}`];
+}
 
 /** An error the worker already printed; the command exits with its code and prints nothing. */
 export class ReportedError extends Error {
@@ -34,12 +47,12 @@ export async function expandInWorker(file: string, runsRoot: string): Promise<Sw
   }
   let output: Deno.CommandOutput;
   try {
-    output = await new Deno.Command(Deno.execPath(), {
+    output = await new Deno.Command(denoCommand(), {
       args: [
         "run",
         "--quiet",
         "--no-prompt",
-        ...WORKER_PERMISSIONS,
+        ...workerPermissions(runsRoot),
         WORKER,
         file,
         "--runs-root",
@@ -51,7 +64,7 @@ export async function expandInWorker(file: string, runsRoot: string): Promise<Sw
     }).output();
   } catch (error) {
     throw new UsageError(
-      `sweep starts ${Deno.execPath()} to read the sweep without this process's permissions, ` +
+      `sweep starts ${denoCommand()} to read the sweep without this process's permissions, ` +
         `and could not: ${(error as Error).message}. Run it as \`deno task sweep\`.`,
     );
   }

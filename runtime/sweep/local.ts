@@ -8,7 +8,9 @@
  */
 import { join } from "node:path";
 import type { PlannedRun, SweepPlan } from "./expand.ts";
+import { denoCommand } from "../cli/deno_command.ts";
 import { runArgs } from "./commands.ts";
+import { threadsPerJob, WASM_THREADS_ENV } from "../backend/thread_share.ts";
 
 /** How the runs ended. */
 export interface LocalOutcome {
@@ -20,13 +22,18 @@ export interface LocalOutcome {
   failed: number;
 }
 
-/** Runs `deno task run args`, output appended to `log`; returns the exit code. */
-async function runLogged(args: string[], dir: string): Promise<number> {
+/** Runs `deno task run args` (with `env` added), output to `dir/stdout.log`; returns the code. */
+async function runLogged(
+  args: string[],
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<number> {
   await Deno.mkdir(dir, { recursive: true });
   const file = await Deno.open(join(dir, "stdout.log"), { append: true, create: true });
   try {
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = new Deno.Command(denoCommand(), {
       args: ["task", "--quiet", "run", ...args],
+      env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -64,6 +71,10 @@ export async function runLocal(
     }
   }
   const total = plan.runs.length;
+  // Runs side by side split the cores between their wasm thread pools instead of each taking
+  // all of them (oversubscribed pools wait on each other's threads; docs/backends.md).
+  const parallel = Math.max(1, Math.min(jobs, total));
+  const share = { [WASM_THREADS_ENV]: String(threadsPerJob(parallel)) };
   let next = 0;
   let running = 0;
   const progress = (run: PlannedRun, event: string) =>
@@ -76,7 +87,7 @@ export async function runLocal(
       const run = plan.runs[next++];
       running++;
       progress(run, `started → ${run.dir}/stdout.log`);
-      const code = await runLogged(runArgs(run), run.dir);
+      const code = await runLogged(runArgs(run), run.dir, share);
       running--;
       if (code === 0) outcome.finished++;
       else if (code === 130) outcome.interrupted++;
@@ -84,6 +95,6 @@ export async function runLocal(
       progress(run, code === 0 ? "finished" : `exited ${code}`);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, total)) }, worker));
+  await Promise.all(Array.from({ length: parallel }, worker));
   return outcome;
 }

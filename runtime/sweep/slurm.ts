@@ -3,14 +3,22 @@
  * experiment variant and seed) and, when the runs name weights experiments, one job that trains
  * those first; the array is submitted with `--dependency=afterok:<that job>`. Every task runs
  * `deno task run`, which resumes from the run's last checkpoint, so `--requeue` (preemption, a
- * node failure) and resubmitting the whole sweep continue rather than repeat work.
+ * node failure) and resubmitting the whole sweep continue rather than repeat work; a resubmission
+ * asks only for the tasks whose runs have not finished and are not queued (`--array=1,3`).
+ *
+ * Deno on the node: the first `deno` on PATH (sbatch passes on the environment the sweep was
+ * submitted from, where `deno task` put npm's `node_modules/.bin` first; a cluster's module or
+ * `~/.deno/bin` also works), else the executable that submitted the sweep when the node sees the
+ * same path. The script never names where npm put the binary.
  *
  * @module
  */
+import { MAX_WASM_THREADS, WASM_THREADS_ENV } from "../backend/thread_share.ts";
 import { join } from "node:path";
 import type { SweepPlan } from "./expand.ts";
 import { runArgs, shellWord } from "./commands.ts";
 import { UsageError } from "../cli/experiment_file.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /** Resource options, each an `#SBATCH` line when given. */
 export interface SlurmOptions {
@@ -66,19 +74,71 @@ export function checkSlurmOptions(options: SlurmOptions): void {
   }
 }
 
-/** The sbatch scripts of `plan`, run from `projectRoot`, Slurm's own logs under `logDir`. */
+/** The Slurm job name of a sweep's array (`squeue --name`). */
+export function jobName(plan: SweepPlan): string {
+  return `uda-${plan.sweep.replace(/\//g, "-")}`;
+}
+
+/** The lines of a script that find Deno on the node (see the module's notes). */
+function findDeno(submitter: string | undefined, projectRoot: string): string[] {
+  return [
+    "# Deno: the first on PATH (the environment this sweep was submitted from), else the one that",
+    "# submitted it.",
+    "deno=$(command -v deno || true)",
+    `[ -n "$deno" ] || deno=${shellWord(submitter ?? "")}`,
+    'if [ -z "$deno" ] || [ ! -x "$deno" ]; then',
+    `  echo "no Deno on $(hostname): put deno on the job's PATH (a module, ~/.deno/bin), or run ` +
+    `npm install in ${projectRoot.replace(/["$`\\]/g, "")}" >&2`,
+    "  exit 2",
+    "fi",
+  ];
+}
+
+/**
+ * The script's `train DIR ARGS...`: `deno task run ARGS` with its output appended to
+ * `DIR/stdout.log`. `scancel`, a time limit or a preemption sends SIGTERM; the batch shell would
+ * die of it at once and Slurm then kills what is left, so the shell passes it on and waits until
+ * the run has written its checkpoint (exit 130), within Slurm's `KillWait`.
+ */
+const TRAIN = [
+  "# The wasm thread pool takes the CPUs Slurm gave this task, not every core of the node.",
+  `cpus=\${SLURM_CPUS_PER_TASK:-1}`,
+  `export ${WASM_THREADS_ENV}=$(( cpus > ${MAX_WASM_THREADS} ? ${MAX_WASM_THREADS} : cpus ))`,
+  "child=",
+  `trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null' TERM INT`,
+  "train() {",
+  "  local dir=$1 code=0",
+  "  shift",
+  '  mkdir -p "$dir"',
+  '  "$deno" task --quiet run "$@" >>"$dir/stdout.log" 2>&1 &',
+  "  child=$!",
+  '  wait "$child" || code=$?',
+  "  # A trapped signal ends `wait` early; wait again for the run's own exit code.",
+  '  while kill -0 "$child" 2>/dev/null; do code=0; wait "$child" || code=$?; done',
+  "  child=",
+  '  return "$code"',
+  "}",
+];
+
+/**
+ * The sbatch scripts of `plan`, run from `projectRoot`, Slurm's own logs under `logDir`;
+ * `submitter` is the Deno executable that submits them, the node's fallback.
+ */
 export function slurmScripts(
   plan: SweepPlan,
   options: SlurmOptions,
   projectRoot: string,
   logDir: string,
+  submitter?: string,
 ): SlurmScripts {
-  const name = `uda-${plan.sweep.replace(/\//g, "-")}`;
-  const deno = "node_modules/deno/deno";
-  const preamble = ["set -euo pipefail", `cd ${shellWord(projectRoot)}`];
-  const run = (args: string[], dir: string) =>
-    `mkdir -p ${shellWord(dir)} && ${deno} task --quiet run ${args.map(shellWord).join(" ")} ` +
-    `>>${shellWord(join(dir, "stdout.log"))} 2>&1`;
+  const name = jobName(plan);
+  const preamble = [
+    "set -euo pipefail",
+    `cd ${shellWord(projectRoot)}`,
+    ...findDeno(submitter, projectRoot),
+    ...TRAIN,
+  ];
+  const run = (args: string[], dir: string) => `train ${[dir, ...args].map(shellWord).join(" ")}`;
   const dependencies = plan.dependencies.length === 0 ? undefined : [
     ...header(`${name}-weights`, options, join(logDir, "weights-%j.out")),
     "# Weights experiments the sweep's runs name, trained once before the array starts.",
@@ -103,17 +163,37 @@ export function slurmScripts(
   return { dependencies, array };
 }
 
-/** The text `--dry-run` prints: each script, with the sbatch command that would submit it. */
-export function formatDryRun(scripts: SlurmScripts, dir: string): string {
+/** The `--array` of a resubmission: the tasks to run, as `0,2-3`. */
+export function arraySpec(indices: readonly number[]): string {
   const parts: string[] = [];
+  for (let i = 0; i < indices.length; i++) {
+    let j = i;
+    while (j + 1 < indices.length && indices[j + 1] === indices[j] + 1) j++;
+    parts.push(i === j ? String(indices[i]) : `${indices[i]}-${indices[j]}`);
+    i = j;
+  }
+  return parts.join(",");
+}
+
+/**
+ * The text `--dry-run` prints: each script, with the sbatch command that would submit it (only
+ * the array tasks in `tasks`, when given).
+ */
+export function formatDryRun(
+  scripts: SlurmScripts,
+  dir: string,
+  tasks?: readonly number[],
+): string {
+  const parts: string[] = [];
+  const array = tasks === undefined ? "" : `--array=${arraySpec(tasks)} `;
   if (scripts.dependencies !== undefined) {
     parts.push(
       `# sbatch --parsable ${join(dir, "weights.sbatch")}   (prints WEIGHTS_JOB)`,
       scripts.dependencies,
-      `# sbatch --parsable --dependency=afterok:$WEIGHTS_JOB ${join(dir, "array.sbatch")}`,
+      `# sbatch --parsable ${array}--dependency=afterok:$WEIGHTS_JOB ${join(dir, "array.sbatch")}`,
     );
   } else {
-    parts.push(`# sbatch --parsable ${join(dir, "array.sbatch")}`);
+    parts.push(`# sbatch --parsable ${array}${join(dir, "array.sbatch")}`);
   }
   parts.push(scripts.array);
   return parts.join("\n");
@@ -141,26 +221,59 @@ async function sbatch(args: string[]): Promise<string> {
   return text.split(";")[0]; // --parsable prints `id` or `id;cluster`.
 }
 
-/** Writes the scripts under `dir` and submits them; returns the job ids. */
+/** Fails with the one-paragraph error when `sbatch` cannot be started; nothing is written. */
+export async function probeSbatch(): Promise<void> {
+  await sbatch(["--version"]);
+}
+
+/**
+ * Writes the scripts under `dir` (atomically) and submits the array tasks `tasks` (all when
+ * undefined); returns the job ids, also appended to `dir/jobs.jsonl` for `sweep status`.
+ */
 export async function submit(
   scripts: SlurmScripts,
   dir: string,
+  tasks?: readonly number[],
 ): Promise<{ dependencies?: string; array: string }> {
   // Probed before anything is written, so a machine without Slurm is left untouched.
-  await sbatch(["--version"]);
+  await probeSbatch();
   await Deno.mkdir(join(dir, "logs"), { recursive: true });
   let dependencies: string | undefined;
   if (scripts.dependencies !== undefined) {
     const path = join(dir, "weights.sbatch");
-    await Deno.writeTextFile(path, scripts.dependencies);
+    await writeFileAtomic(path, scripts.dependencies);
     dependencies = await sbatch(["--parsable", path]);
   }
   const path = join(dir, "array.sbatch");
-  await Deno.writeTextFile(path, scripts.array);
+  await writeFileAtomic(path, scripts.array);
   const array = await sbatch([
     "--parsable",
+    ...(tasks === undefined ? [] : [`--array=${arraySpec(tasks)}`]),
     ...(dependencies === undefined ? [] : [`--dependency=afterok:${dependencies}`]),
     path,
   ]);
+  await recordJobs(dir, { array, dependencies, tasks: tasks ?? null });
   return { dependencies, array };
+}
+
+/** One submission, as `jobs.jsonl` records it. */
+export interface Submission {
+  /** The array job id. */
+  array: string;
+  /** The weights job id, when there was one. */
+  dependencies?: string;
+  /** The array indices submitted, or null for all. */
+  tasks: readonly number[] | null;
+}
+
+async function recordJobs(dir: string, submission: Submission): Promise<void> {
+  const path = join(dir, "jobs.jsonl");
+  const before = await Deno.readTextFile(path).catch(() => "");
+  await writeFileAtomic(path, before + JSON.stringify(submission) + "\n");
+}
+
+/** The submissions recorded under `dir`, oldest first (none when the file does not exist). */
+export async function readSubmissions(dir: string): Promise<Submission[]> {
+  const text = await Deno.readTextFile(join(dir, "jobs.jsonl")).catch(() => "");
+  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
 }

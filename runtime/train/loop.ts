@@ -201,7 +201,12 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
     fromIteration: start,
     command: options.command,
     deno: { ...Deno.version },
-    tensorflow: { version: tf.version.tfjs, backend: backend.name, device: backend.device },
+    tensorflow: {
+      version: tf.version.tfjs,
+      backend: backend.name,
+      device: backend.device,
+      ...(backend.threads === undefined ? {} : { threads: backend.threads }),
+    },
     git: await gitRevision(),
   });
 

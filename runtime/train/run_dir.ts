@@ -7,13 +7,60 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { exists } from "../io/exists.ts";
 import { GIT_STATUS_ENV, parseStatusSummary, readHeadCommit } from "../io/git_revision.ts";
 
 /** The run directory of an experiment, seed and hash under `root`. */
 export function runDirectory(root: string, experiment: string, hash: string, seed: number): string {
   return join(root, experiment, `${hash.slice(0, 12)}-s${seed}`);
+}
+
+/** A run directory's own name. */
+const RUN_NAME = /^[0-9a-f]{12}-s\d+$/;
+
+/** How deep under the runs root experiment names go (`gta2cs/ablations/x` is 3). */
+const MAX_DEPTH = 6;
+
+/**
+ * The directory of the run (hash, seed) under `root`, shared by every command that names it:
+ * {@link runDirectory} when it exists; else an existing `<root>/.../<hash12>-s<seed>` of another
+ * name, since the hash is the experiment's definition and two files or a sweep's patch that
+ * define the same experiment (`experiments/ablations/daformer_no_rcs.ts` and `daformer.ts` with
+ * `--set data.sampling=off`) are one run (a finished one first, then the first by path); else
+ * {@link runDirectory}, to be created. `run` checks on resuming that the directory's
+ * `experiment.yaml` is this experiment.
+ */
+export async function findRunDirectory(
+  root: string,
+  experiment: string,
+  hash: string,
+  seed: number,
+): Promise<string> {
+  const preferred = runDirectory(root, experiment, hash, seed);
+  if (await exists(preferred)) return preferred;
+  const name = basename(preferred);
+  const found: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch {
+      return; // Missing or unreadable: nothing there to reuse.
+    }
+    for (const entry of entries.sort((a, b) => a.name < b.name ? -1 : 1)) {
+      if (!entry.isDirectory || entry.name.startsWith(".")) continue;
+      const path = join(dir, entry.name);
+      if (entry.name === name) found.push(path);
+      else if (!RUN_NAME.test(entry.name) && depth < MAX_DEPTH) await walk(path, depth + 1);
+    }
+  };
+  await walk(root, 1);
+  for (const dir of found) {
+    if (await exists(join(dir, "weights.safetensors"))) return dir;
+  }
+  return found[0] ?? preferred;
 }
 
 /** What `env.json` records for each session of a run. */
@@ -26,8 +73,8 @@ export interface SessionInfo {
   command: string[];
   /** Deno, V8, TypeScript versions. */
   deno: Record<string, string>;
-  /** TensorFlow.js version and backend. */
-  tensorflow: Record<string, string>;
+  /** TensorFlow.js version and backend (with its compute threads where known). */
+  tensorflow: Record<string, string | number>;
   /** The commit plus `-dirty` / `-tree-unknown`, or "unknown" (see {@link gitRevision}). */
   git: string;
 }

@@ -12,6 +12,9 @@
 import { tf } from "../../runtime/tf.ts";
 import type { KernelUse } from "../../runtime/compile/kernels.ts";
 import { RandomStream } from "../../runtime/random.ts";
+import { fusedLayerNorm } from "../../runtime/backend/kernels/layer_norm.ts";
+import { fusedGelu } from "../../runtime/backend/kernels/gelu.ts";
+import { fusedLinear } from "../../runtime/backend/kernels/linear.ts";
 
 /** One finite-difference check: L = Σ_k ⟨v_k, op(inputs)_k⟩ with fixed random projections v. */
 export interface FdCase {
@@ -166,6 +169,26 @@ function pad(x: Float64Array, shape: number[], paddings: [number, number][], val
   return y;
 }
 
+/** `x·W + b` over the last axis: x `[rows·C]`, W `[C, O]`, b `[O]` (optional), row-major. */
+function linear64(
+  x: Float64Array,
+  w: Float64Array,
+  b: Float64Array | undefined,
+  c: number,
+  o: number,
+): Float64Array {
+  const rows = x.length / c;
+  const y = new Float64Array(rows * o);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < o; j++) {
+      let sum = b === undefined ? 0 : b[j];
+      for (let k = 0; k < c; k++) sum += x[r * c + k] * w[k * o + j];
+      y[r * o + j] = sum;
+    }
+  }
+  return y;
+}
+
 /** Batched matrix product `[B, m, k] · [B, k, n]`, operands optionally stored transposed. */
 function matMul(
   a: Float64Array,
@@ -219,6 +242,32 @@ function erf(x: number): number {
     sum += term / (2 * n + 1);
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+/** LayerNorm over the last axis (biased variance, eps inside the root), then γ·x̂ + β. */
+function layerNorm64(
+  x: Float64Array,
+  shape: number[],
+  gamma: Float64Array,
+  beta: Float64Array,
+  eps: number,
+): Float64Array {
+  const n = shape[shape.length - 1];
+  const y = new Float64Array(x.length);
+  for (let o = 0; o < x.length; o += n) {
+    let mean = 0;
+    for (let j = 0; j < n; j++) mean += x[o + j] / n;
+    let variance = 0;
+    for (let j = 0; j < n; j++) variance += (x[o + j] - mean) ** 2 / n;
+    const rstd = 1 / Math.sqrt(variance + eps);
+    for (let j = 0; j < n; j++) y[o + j] = (x[o + j] - mean) * rstd * gamma[j] + beta[j];
+  }
+  return y;
+}
+
+/** Exact GELU, x·Φ(x) = ½x·(1 + erf(x/√2)), by the series erf (accurate for |x| ≤ 3√2). */
+function gelu64(x: number): number {
+  return 0.5 * x * (1 + erf(x * Math.SQRT1_2));
 }
 
 /** Convolution geometry: strides, dilations and zero padding [top, bottom, left, right]. */
@@ -666,6 +715,15 @@ export const FD_CASES: Record<string, () => FdCase[]> = {
         0,
         2,
       ], false),
+      // DAFormer's 3×3 bottleneck (stride 1); a strided conv with more pixels than filter rows
+      // (the two input-gradient formulations of the wasm kernel besides the ones above).
+      convCase(d, "3×3, pad 1", [1, 5, 6, 2], [3, 3, 2, 3], [1, 1], [1, 1], [1, 1, 1, 1], false),
+      convCase(d, "3×3, stride 2, pad 1, 1 channel", [2, 9, 8, 1], [3, 3, 1, 2], [2, 2], [1, 1], [
+        1,
+        1,
+        1,
+        1,
+      ], false),
     ];
   },
   DepthwiseConv2dNative: () => {
@@ -706,6 +764,47 @@ export const FD_CASES: Record<string, () => FdCase[]> = {
         true,
       ),
     ];
+  },
+  // The fused MiT LayerNorm (eps 1e-6 in blocks, 1e-5 elsewhere) and GELU (tails to ±4).
+  UdaLayerNorm: () => {
+    const d = new Draw("UdaLayerNorm");
+    const cases: [number[], number][] = [[[2, 3, 5], 1e-6], [[3, 7], 1e-5], [[1, 2, 3, 4], 1e-5]];
+    return cases.map(([shape, eps]) => {
+      const n = shape[shape.length - 1];
+      return {
+        name: `${shape.join("×")}, eps ${eps}`,
+        shapes: [shape, [n], [n]],
+        values: [d.normal(shape), d.uniform([n], 0.5, 1.5), d.normal([n], 0.5)],
+        forward: ([x, g, b]) => fusedLayerNorm(x, g, b, eps),
+        reference: ([x, g, b]) => [layerNorm64(x, shape, g, b, eps)],
+      };
+    });
+  },
+  UdaGelu: () => {
+    const d = new Draw("UdaGelu");
+    return [[2, 3, 5], [3, 7]].map((shape) => ({
+      name: shape.join("×"),
+      shapes: [shape],
+      values: [d.uniform(shape, -4, 4)],
+      forward: ([x]) => fusedGelu(x),
+      reference: ([x]) => [map(x, gelu64)],
+    }));
+  },
+  // The fused linear layer: rank 3 with bias (as MiT's token linears), rank 2 without.
+  UdaLinear: () => {
+    const d = new Draw("UdaLinear");
+    const cases: [number[], number, boolean][] = [[[2, 3, 5], 4, true], [[3, 7], 2, false]];
+    return cases.map(([shape, o, hasBias]) => {
+      const c = shape[shape.length - 1];
+      const shapes = hasBias ? [shape, [c, o], [o]] : [shape, [c, o]];
+      return {
+        name: `${shape.join("×")} · ${c}×${o}${hasBias ? " + bias" : ", no bias"}`,
+        shapes,
+        values: shapes.map((s) => d.normal(s)),
+        forward: ([x, w, b]) => fusedLinear(x, w, b),
+        reference: ([x, w, b]) => [linear64(x, w, b, c, o)],
+      };
+    });
   },
   ResizeBilinear: () => {
     const d = new Draw("ResizeBilinear");

@@ -140,6 +140,22 @@ for (const backend of ["wasm", "webgpu"] as BackendName[]) {
   });
 }
 
+Deno.test("dilated gradients on wasm run our backprop kernels, with no Reverse", async () => {
+  await useBackend("wasm");
+  for (const [index, c] of CASES.entries()) {
+    const data = inputs(c, index);
+    const profile = await tf.profile(() => {
+      tf.dispose(gradients(c, data));
+    });
+    const names = new Set(profile.kernels.map((k) => k.name));
+    const expected = c.depthwise
+      ? ["DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter"]
+      : ["Conv2DBackpropInput", "Conv2DBackpropFilter"];
+    for (const name of expected) assert.ok(names.has(name), `case ${index}: no ${name}`);
+    assert.ok(!names.has("Reverse"), `case ${index}: ran Reverse`);
+  }
+});
+
 Deno.test({
   name: "webgpu convolution backprops (stride, padding, depthwise) match cpu",
   ignore: !WEBGPU,

@@ -119,27 +119,88 @@ Deno.test("wasm registers every training kernel it lacked", async () => {
   for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, "wasm"), name);
 });
 
+/** Relative error of a dense backprop kernel on wasm against cpu, random inputs. */
+async function denseError(kernel: string, c: ConvCase, rng: RandomStream): Promise<number> {
+  const dyShape = outputShape(c, false);
+  const x = { shape: c.x, values: rng.normalArray(size(c.x)) };
+  const dy = { shape: dyShape, values: rng.normalArray(size(dyShape)) };
+  const filter = { shape: c.filter, values: rng.normalArray(size(c.filter)) };
+  const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined };
+  return kernel === "Conv2DBackpropFilter"
+    ? await compareKernel(kernel, { x, dy }, { ...attrs, filterShape: c.filter })
+    : await compareKernel(kernel, { dy, filter }, { ...attrs, inputShape: c.x });
+}
+
+/** A dense case with square strides and `pad` either a mode or symmetric rows and columns. */
+function dense(
+  x: ConvCase["x"],
+  filter: ConvCase["filter"],
+  stride: number,
+  pad: "same" | "valid" | number,
+): ConvCase {
+  const p = typeof pad === "number" ? [pad, pad] as [number, number] : undefined;
+  return {
+    x,
+    filter,
+    stride: [stride, stride],
+    dilation: [1, 1],
+    pad: p === undefined ? pad as "same" | "valid" : [[0, 0], p, p, [0, 0]],
+  };
+}
+
+/**
+ * One case per code path of the wasm dense backprops, at MiT-B0's geometries shrunk to
+ * non-square, batch-2 inputs: im2col gathers (strided, channel-first), the flipped-convolution
+ * input gradient (stride 1), and matmul + col2im with either operand packed (pixels ≥ or < filter
+ * rows), overlapping or not, 1×1 without col2im.
+ */
+const DENSE_PATHS: [string, ConvCase][] = [
+  ["1×1, stride 1 (pointwise)", dense([2, 6, 5, 8], [1, 1, 8, 3], 1, "valid")],
+  ["1×1, fewer pixels than channels", dense([2, 2, 3, 40], [1, 1, 40, 6], 1, "valid")],
+  ["1×1, stride 2", dense([2, 7, 6, 4], [1, 1, 4, 3], 2, "valid")],
+  ["7×7, stride 4, pad 3 (first patch embed)", dense([2, 19, 14, 3], [7, 7, 3, 5], 4, 3)],
+  ["3×3, stride 2, pad 1 (later patch embeds)", dense([2, 9, 12, 5], [3, 3, 5, 6], 2, 1)],
+  ["3×3, stride 2, pad 1, fewer pixels than rows", dense([2, 4, 6, 24], [3, 3, 24, 7], 2, 1)],
+  ["3×3, stride 2, SAME", dense([2, 8, 7, 3], [3, 3, 3, 4], 2, "same")],
+  ["8×8, stride 8 (spatial reduction)", dense([2, 16, 24, 3], [8, 8, 3, 4], 8, "valid")],
+  ["4×4, stride 4 (spatial reduction)", dense([2, 8, 12, 4], [4, 4, 4, 5], 4, "valid")],
+  ["2×2, stride 2 (spatial reduction)", dense([2, 6, 4, 6], [2, 2, 6, 3], 2, "valid")],
+  ["2×2, stride 2, more channels than a block", dense([2, 4, 6, 70], [2, 2, 70, 5], 2, "valid")],
+  ["3×2, strides 2×1, pad 2/0/0/1", {
+    ...dense([2, 9, 8, 3], [3, 2, 3, 4], 1, "valid"),
+    stride: [2, 1],
+    pad: [[0, 0], [2, 0], [0, 1], [0, 0]],
+  }],
+  ["3×3, stride 1, pad 1 (flipped convolution)", dense([2, 7, 9, 6], [3, 3, 6, 4], 1, 1)],
+  ["3×3, stride 1, SAME, many channels", dense([2, 5, 6, 70], [3, 3, 70, 8], 1, "same")],
+  ["5×3, stride 1, VALID", dense([2, 9, 6, 3], [5, 3, 3, 2], 1, "valid")],
+];
+
 for (const kernel of ["Conv2DBackpropFilter", "Conv2DBackpropInput"]) {
   Deno.test(`wasm ${kernel} matches cpu on 60 random configurations`, async () => {
     const rng = new RandomStream(kernel.length);
     for (const c of convCases(11 + kernel.length, 60, false, false)) {
-      const dyShape = outputShape(c, false);
-      const x = { shape: c.x, values: rng.normalArray(size(c.x)) };
-      const dy = { shape: dyShape, values: rng.normalArray(size(dyShape)) };
-      const filter = { shape: c.filter, values: rng.normalArray(size(c.filter)) };
-      const attrs = {
-        strides: c.stride,
-        pad: c.pad,
-        dataFormat: "NHWC",
-        dimRoundingMode: undefined,
-      };
-      const error = kernel === "Conv2DBackpropFilter"
-        ? await compareKernel(kernel, { x, dy }, { ...attrs, filterShape: c.filter })
-        : await compareKernel(kernel, { dy, filter }, { ...attrs, inputShape: c.x });
+      const error = await denseError(kernel, c, rng);
       assert.ok(error <= 1e-5, `${kernel} ${describe(c)}: relative error ${error}`);
     }
   });
+
+  Deno.test(`wasm ${kernel} matches cpu on each of its code paths`, async () => {
+    const rng = new RandomStream(7 + kernel.length);
+    for (const [name, c] of DENSE_PATHS) {
+      const error = await denseError(kernel, c, rng);
+      assert.ok(error <= 1e-5, `${kernel} ${name} ${describe(c)}: relative error ${error}`);
+    }
+  });
 }
+
+/** MiT's 3×3 depthwise convolution (Mix-FFN) and the loop's edge cases, non-square, batch 2. */
+const DEPTHWISE_PATHS: [string, ConvCase][] = [
+  ["3×3, pad 1 (Mix-FFN)", dense([2, 7, 9, 40], [3, 3, 40, 1], 1, 1)],
+  ["3×3, SAME, more channels than a block", dense([2, 8, 5, 70], [3, 3, 70, 1], 1, "same")],
+  ["3×3, stride 2, pad 1, multiplier 2", dense([2, 9, 7, 3], [3, 3, 3, 2], 2, 1)],
+  ["5×5, stride 2, SAME", dense([2, 6, 10, 5], [5, 5, 5, 1], 2, "same")],
+];
 
 for (
   const kernel of ["DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput"]
@@ -147,24 +208,29 @@ for (
   // tfjs's cpu depthwise backprop kernels ignore their `dilations` attribute (they are only ever
   // called with dilation 1), so the cpu comparison uses dilation 1; dilated depthwise gradients
   // are checked against finite differences in gradients_test.ts.
+  const check = async (c: ConvCase, rng: RandomStream) => {
+    const dyShape = outputShape(c, true);
+    const x = { shape: c.x, values: rng.normalArray(size(c.x)) };
+    const dy = { shape: dyShape, values: rng.normalArray(size(dyShape)) };
+    const filter = { shape: c.filter, values: rng.normalArray(size(c.filter)) };
+    const attrs = {
+      strides: c.stride,
+      dilations: c.dilation,
+      pad: c.pad,
+      dimRoundingMode: undefined,
+    };
+    const error = kernel === "DepthwiseConv2dNativeBackpropFilter"
+      ? await compareKernel(kernel, { x, dy }, { ...attrs, filterShape: c.filter })
+      : await compareKernel(kernel, { dy, filter }, { ...attrs, inputShape: c.x });
+    assert.ok(error <= 1e-5, `${kernel} ${describe(c)}: relative error ${error}`);
+  };
   Deno.test(`wasm ${kernel} matches cpu on 60 random configurations`, async () => {
     const rng = new RandomStream(kernel.length);
-    for (const c of convCases(23 + kernel.length, 60, true, false)) {
-      const dyShape = outputShape(c, true);
-      const x = { shape: c.x, values: rng.normalArray(size(c.x)) };
-      const dy = { shape: dyShape, values: rng.normalArray(size(dyShape)) };
-      const filter = { shape: c.filter, values: rng.normalArray(size(c.filter)) };
-      const attrs = {
-        strides: c.stride,
-        dilations: c.dilation,
-        pad: c.pad,
-        dimRoundingMode: undefined,
-      };
-      const error = kernel === "DepthwiseConv2dNativeBackpropFilter"
-        ? await compareKernel(kernel, { x, dy }, { ...attrs, filterShape: c.filter })
-        : await compareKernel(kernel, { dy, filter }, { ...attrs, inputShape: c.x });
-      assert.ok(error <= 1e-5, `${kernel} ${describe(c)}: relative error ${error}`);
-    }
+    for (const c of convCases(23 + kernel.length, 60, true, false)) await check(c, rng);
+  });
+  Deno.test(`wasm ${kernel} matches cpu at MiT's geometry and edge cases`, async () => {
+    const rng = new RandomStream(5 + kernel.length);
+    for (const [, c] of DEPTHWISE_PATHS) await check(c, rng);
   });
 }
 
@@ -191,24 +257,6 @@ Deno.test("wasm UnsortedSegmentSum matches cpu on 60 random configurations", asy
   }
 });
 
-Deno.test("wasm BatchMatMul with transposed operands matches cpu on 60 random configurations", async () => {
-  const rng = new RandomStream(41);
-  for (let i = 0; i < 60; i++) {
-    const [m, k, n] = [1 + rng.int(20), 1 + rng.int(20), 1 + rng.int(20)];
-    const batch = rng.bernoulli(0.5) ? [1 + rng.int(3)] : [];
-    const ta = rng.bernoulli(0.5);
-    const tb = rng.bernoulli(0.5);
-    const aShape = [...batch, ...(ta ? [k, m] : [m, k])];
-    const bShape = [...batch, ...(tb ? [n, k] : [k, n])];
-    const a = rng.normalArray(size(aShape));
-    const b = rng.normalArray(size(bShape));
-    const compute = () => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), ta, tb);
-    const [wasm] = await runOn("wasm", compute);
-    const [cpu] = await runOn("cpu", compute);
-    assert.ok(relativeError(wasm, cpu) <= 1e-5, `a ${aShape} b ${bShape} ${ta} ${tb}`);
-  }
-});
-
 Deno.test("gather's gradient (UnsortedSegmentSum) on wasm matches cpu", async () => {
   const rng = new RandomStream(3);
   const table = rng.normalArray(10 * 4);
@@ -229,12 +277,22 @@ Deno.test("wasm kernels leak no tensors or buffers", async () => {
   await useBackend("wasm");
   const x = tf.randomNormal([2, 12, 12, 3]) as tf.Tensor4D;
   const f = tf.randomNormal([3, 3, 3, 4]) as tf.Tensor4D;
+  const pointwise = tf.randomNormal([1, 1, 3, 4]) as tf.Tensor4D;
+  const patch = tf.randomNormal([4, 4, 3, 20]) as tf.Tensor4D;
   const dwf = tf.randomNormal([3, 3, 3, 1]) as tf.Tensor4D;
+  const conv = (a: tf.Tensor, w: tf.Tensor, stride: number, pad: "same" | "valid", dilation = 1) =>
+    tf.sum(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad, "NHWC", dilation));
+  // Every backprop path: col2im (stride 2), flipped convolution (stride 1), 1×1, packed dYᵀ
+  // (stride 4: fewer pixels than filter rows), and the dilated gradients.
   const step = () =>
     tf.tidy(() => {
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-        tf.sum(tf.add(
-          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same"),
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor, p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) =>
+        tf.addN([
+          conv(a, b, 2, "same"),
+          conv(a, b, 1, "same"),
+          conv(a, p, 1, "valid"),
+          conv(a, q, 4, "valid"),
+          conv(a, b, 1, "same", 3),
           tf.sum(
             tf.depthwiseConv2d(
               a as tf.Tensor4D,
@@ -245,8 +303,8 @@ Deno.test("wasm kernels leak no tensors or buffers", async () => {
               2,
             ),
           ),
-        ))
-      )([x, f, dwf]);
+        ])
+      )([x, f, pointwise, patch, dwf]);
       return tf.addN(g.map((t) => tf.sum(t)));
     });
   await step().data();
@@ -259,21 +317,5 @@ Deno.test("wasm kernels leak no tensors or buffers", async () => {
   }
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.engine().backend.numDataIds(), buffers);
-  tf.dispose([x, f, dwf]);
-});
-
-Deno.test("wasm Sum over leading axes (matrix-vector path) matches cpu on 60 random configurations", async () => {
-  const rng = new RandomStream(51);
-  for (let i = 0; i < 60; i++) {
-    const rank = 1 + rng.int(4);
-    const shape = Array.from({ length: rank }, () => 1 + rng.int(9));
-    const leading = 1 + rng.int(rank);
-    const axes = rng.bernoulli(0.8) ? Array.from({ length: leading }, (_, k) => k) : [rank - 1];
-    const keepDims = rng.bernoulli(0.3);
-    const values = rng.normalArray(size(shape));
-    const compute = () => tf.sum(tf.tensor(values, shape), axes, keepDims);
-    const [wasm] = await runOn("wasm", compute);
-    const [cpu] = await runOn("cpu", compute);
-    assert.ok(relativeError(wasm, cpu) <= 1e-5, `shape ${shape} axes ${axes} keepDims ${keepDims}`);
-  }
+  tf.dispose([x, f, pointwise, patch, dwf]);
 });

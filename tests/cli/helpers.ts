@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { denoCommand } from "../../runtime/cli/deno_command.ts";
 
 /** Output of a finished command. */
 export interface Finished {
@@ -20,47 +21,54 @@ export interface Finished {
  * `tests/cli/permissions_test.ts` checks that the two agree).
  */
 export const PERMISSIONS: Record<string, string[]> = {
-  run: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache", "--allow-env=UDA_GIT_STATUS"],
+  run: [
+    "--no-prompt",
+    "--allow-read=.",
+    "--allow-write=./.cache",
+    "--allow-env=UDA_GIT_STATUS,UDA_RUNS,UDA_WASM_THREADS",
+    "--allow-run=deno",
+  ],
   show: ["--no-prompt", "--allow-read=."],
   diff: [
     "--no-prompt",
     "--allow-read=.",
     "--allow-write=./.cache",
-    "--allow-run=git,tar,node_modules/deno/deno",
+    "--allow-run=git,tar,deno",
   ],
   plan: ["--no-prompt", "--allow-read=."],
-  eval: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache"],
-  results: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache"],
+  eval: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache", "--allow-env=UDA_WASM_THREADS"],
+  results: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache", "--allow-env=UDA_RUNS"],
   sweep: [
     "--quiet",
     "--no-prompt",
     "--allow-read=.",
     "--allow-write=./.cache",
-    "--allow-run=node_modules/deno/deno,sbatch,squeue,sacct",
+    "--allow-run=deno,sbatch,squeue,sacct",
+    "--allow-env=UDA_RUNS",
   ],
 };
 
-/** The project's Deno binary, which tasks name by path; relative to the working directory. */
-const DENO = "node_modules/deno/deno";
-
 /**
  * The arguments of `deno run` for a command. With another working directory (`root` is then the
- * project's absolute path), the binary a command may start is named by its absolute path, since
- * Deno resolves a path in `--allow-run` against the working directory.
+ * project's absolute path) the script is named by its absolute path; Deno itself is `deno` on PATH
+ * either way (`runtime/cli/deno_command.ts`).
  */
 export function commandArgs(name: string, args: string[], root = "."): string[] {
-  const permissions = root === "."
-    ? PERMISSIONS[name]
-    : PERMISSIONS[name].map((flag) => flag.replace(DENO, `${root}/${DENO}`));
-  return ["run", "--quiet", ...permissions, `${root}/runtime/cli/${name}.ts`, ...args];
+  return ["run", "--quiet", ...PERMISSIONS[name], `${root}/runtime/cli/${name}.ts`, ...args];
 }
 
-/** Runs a command to completion. */
-export async function cli(name: string, args: string[], cwd?: string): Promise<Finished> {
+/** Runs a command to completion (in `cwd`, with `env` added to the environment). */
+export async function cli(
+  name: string,
+  args: string[],
+  cwd?: string,
+  env?: Record<string, string>,
+): Promise<Finished> {
   const root = cwd === undefined ? "." : Deno.cwd();
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await new Deno.Command(denoCommand(), {
     args: commandArgs(name, args, root),
     cwd,
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -70,7 +78,7 @@ export async function cli(name: string, args: string[], cwd?: string): Promise<F
 
 /** Starts a command without waiting. */
 export function spawn(name: string, args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
+  return new Deno.Command(denoCommand(), {
     args: commandArgs(name, args),
     stdout: "piped",
     stderr: "piped",
@@ -84,11 +92,16 @@ export async function finish(child: Deno.ChildProcess): Promise<Finished> {
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
-/** Runs `deno task NAME ARGS` through deno.json, exactly as a user types it. */
-export async function task(name: string, args: string[]): Promise<Finished> {
+/** Runs `deno task NAME ARGS` through deno.json, exactly as a user types it (`env` added). */
+export async function task(
+  name: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<Finished> {
   return await finish(
-    new Deno.Command(Deno.execPath(), {
+    new Deno.Command(denoCommand(), {
       args: ["task", "--quiet", name, ...args],
+      env,
       stdout: "piped",
       stderr: "piped",
     }).spawn(),
@@ -135,4 +148,19 @@ export class Watched {
     await this.child.stdout.cancel().catch(() => {});
     return { code: status.code, stderr: this.#text };
   }
+}
+
+/**
+ * Runs `code` (with `args`) in a Deno that has every permission, for a test's set-up outside its
+ * own scope (temporary folders, links, copies); returns its trimmed standard output.
+ */
+export async function privileged(code: string, args: string[] = []): Promise<string> {
+  const out = await new Deno.Command(denoCommand(), {
+    args: ["eval", "--quiet", code, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  if (!out.success) throw new Error(`privileged set-up failed: ${text(out.stderr)}`);
+  return text(out.stdout).trim();
 }

@@ -8,14 +8,26 @@
 import { strict as assert } from "node:assert";
 import { PERMISSIONS } from "./helpers.ts";
 import { WORKER_PERMISSIONS } from "../../runtime/cli/diff.ts";
+import { type CommandScope, RUN_SCOPE, SWEEP_SCOPE } from "../../runtime/cli/scope.ts";
 
-const TASKS: Record<string, string> = JSON.parse(await Deno.readTextFile("deno.json")).tasks;
+/** How a task names Deno: npm's `node_modules/.bin/deno` or PATH's, else the task runner's own. */
+const DENO = "$(which deno || echo deno)";
+
+/** Each task's command line (a task is a string, or an object with `command` and dependencies). */
+const TASKS: Record<string, string> = Object.fromEntries(
+  Object.entries(
+    JSON.parse(await Deno.readTextFile("deno.json")).tasks as Record<
+      string,
+      string | { command: string }
+    >,
+  ).map(([name, task]) => [name, typeof task === "string" ? task : task.command]),
+);
 
 /** The flags of the `deno run` a task ends in, and the script it runs. */
 function denoRun(task: string): { flags: string[]; script: string } {
-  const start = task.lastIndexOf("node_modules/deno/deno run ");
+  const start = task.lastIndexOf(`${DENO} run `);
   assert.ok(start >= 0, task);
-  const words = task.slice(start).split(/\s+/).slice(2);
+  const words = task.slice(start + DENO.length).split(/\s+/).slice(2);
   const script = words.findIndex((w) => !w.startsWith("-"));
   return { flags: words.slice(0, script), script: words[script] };
 }
@@ -43,6 +55,12 @@ Deno.test("no task that imports experiment files may run programs, use the netwo
     const { flags } = denoRun(TASKS[name]);
     assert.ok(flags.includes("--no-prompt"), `${name}: a prompt could grant more`);
     for (const flag of flags) {
+      // `run` may start Deno only to re-execute itself with an --out outside the project; it
+      // revokes that before it imports an experiment file (RUN_PERMISSIONS, sandbox_test.ts).
+      if (name === "run" && flag === "--allow-run=deno") continue;
+      // `bench` imports no experiment: it compares against PyTorch through this one interpreter
+      // and measures further wasm thread counts in children of itself.
+      if (name === "bench" && flag === "--allow-run=deno,/usr/bin/python3") continue;
       assert.doesNotMatch(flag, /^(-A|--allow-all|--allow-run|--allow-net|--allow-ffi)/, name);
       const write = /^--allow-write(?:=(.*))?$/.exec(flag);
       if (!write) continue;
@@ -59,6 +77,31 @@ Deno.test("no task that imports experiment files may run programs, use the netwo
   // Deno's WebGPU wants a runtime directory; the task gives it one inside .cache.
   assert.match(
     TASKS.run,
-    /^mkdir -p \.cache\/xdg && UDA_GIT_STATUS="\$\(git status [^)]*\)" XDG_RUNTIME_DIR=\$INIT_CWD\/\.cache\/xdg node_modules\/deno\/deno run /,
+    /^mkdir -p \.cache\/xdg && UDA_GIT_STATUS="\$\(git status [^)]*\)" XDG_RUNTIME_DIR=\$INIT_CWD\/\.cache\/xdg \$\(which deno \|\| echo deno\) run /,
   );
+});
+
+Deno.test("no task names where npm put Deno, and each task that needs npm packages installs them", () => {
+  const tasks = JSON.parse(Deno.readTextFileSync("deno.json")).tasks;
+  for (const [name, task] of Object.entries(tasks as Record<string, unknown>)) {
+    assert.doesNotMatch(JSON.stringify(task), /node_modules\/deno/, name);
+    if (name === "modules" || name === "reproduce") continue;
+    assert.deepEqual((task as { dependencies?: string[] }).dependencies, ["modules"], name);
+  }
+});
+
+Deno.test("run and sweep start themselves again with their task's permissions, never more", () => {
+  const flags = (scope: CommandScope) =>
+    [
+      ...scope.flags,
+      `--allow-read=${scope.read.join(",")}`,
+      `--allow-write=${scope.write.join(",")}`,
+      `--allow-env=${scope.env.join(",")}`,
+    ].sort();
+  // `run`'s child lacks the --allow-run=deno it has only for starting that child.
+  assert.deepEqual(
+    flags(RUN_SCOPE),
+    denoRun(TASKS.run).flags.filter((f) => f !== "--allow-run=deno").sort(),
+  );
+  assert.deepEqual(flags(SWEEP_SCOPE), denoRun(TASKS.sweep).flags.sort());
 });

@@ -55,6 +55,16 @@ const ATTEMPTS: { name: string; code: (marker: string) => string; refused: RegEx
     refused: /Requires run access to/,
   },
   {
+    // The run task grants `--allow-run=deno` for `run` to re-execute itself with a wider
+    // --out; it is revoked before any experiment file is imported.
+    name: "starting Deno by the name the task grants",
+    code: (m) =>
+      `new Deno.Command("deno", { args: ["eval", ${
+        JSON.stringify(`Deno.writeTextFileSync(${JSON.stringify(m)}, "escaped")`)
+      }] }).outputSync();`,
+    refused: /Requires run access to "deno"/,
+  },
+  {
     name: "a write outside runs/ and .cache/",
     code: (m) => `Deno.writeTextFileSync(${JSON.stringify(m)}, "escaped");`,
     refused: /Requires write access to/,

@@ -6,6 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { join, resolve } from "node:path";
+import { denoCommand } from "../../runtime/cli/deno_command.ts";
 import { cli } from "./helpers.ts";
 import { assertWritable, realTarget } from "../../runtime/cli/write_scope.ts";
 import { UsageError } from "../../runtime/cli/experiment_file.ts";
@@ -18,7 +19,7 @@ const TINY = "tests/fixtures/tiny.ts";
  * `.cache/`, and a symlink needs unscoped permissions (which is also why `run` cannot make one).
  */
 async function outside(code: string): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await new Deno.Command(denoCommand(), {
     args: ["eval", "--quiet", code],
     stdout: "piped",
     stderr: "piped",

@@ -11,6 +11,7 @@ import { SampleLoader } from "../../runtime/data/prefetch/loader.ts";
 import type { PipelineSpec } from "../../runtime/data/transforms/pipeline.ts";
 import { loadEvalSet } from "../../runtime/eval/evaluate.ts";
 import type { EvalSetPlan } from "../../runtime/blocks/types.ts";
+import { denoCommand } from "../../runtime/cli/deno_command.ts";
 import { collectWarnings, grey, png, rgb, synthiaLabel, tempDir } from "./helpers.ts";
 
 // Valid Cityscapes ids, including ids without a train class (0 unlabeled, 4 static): no warning.
@@ -247,7 +248,7 @@ Deno.test("through a command: a worker's warning reaches stderr once; --strict-l
   try {
     const bad = await gtaRoot(root, WITH_99);
     const command = async (...extra: string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
+      const out = await new Deno.Command(denoCommand(), {
         args: ["run", "--allow-read=.", "tests/readers/loader_script.ts", "gta5", root, ...extra],
         stdout: "piped",
         stderr: "piped",

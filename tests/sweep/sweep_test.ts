@@ -4,7 +4,11 @@ import { applyFlags, loadExperiment } from "../../runtime/cli/experiment_file.ts
 import { variants } from "../../runtime/sweep/expand.ts";
 import { sweep } from "../../runtime/sweep/sweep.ts";
 import { WORKER_PERMISSIONS } from "../../runtime/sweep/expansion.ts";
+import { resolve } from "node:path";
 import { cli } from "../cli/helpers.ts";
+import { exists } from "../../runtime/io/exists.ts";
+import { arraySpec } from "../../runtime/sweep/slurm.ts";
+import { parseIndices, parseSacct, parseSqueue } from "../../runtime/sweep/queue.ts";
 
 Deno.test("variants: grid points crossed with patches, base first when asked", () => {
   const s = sweep({
@@ -48,18 +52,36 @@ Deno.test("sweep show: deterministic, hashes equal run's for the same --set", as
   }
 });
 
+/**
+ * A PATH on which Deno is found but no Slurm: npm's `node_modules/.bin`, or undefined when this
+ * checkout has none (Deno installed elsewhere, whose folder may hold sbatch too).
+ */
+async function pathWithoutSlurm(): Promise<string | undefined> {
+  const bin = resolve("node_modules/.bin");
+  return await exists(`${bin}/deno`) ? bin : undefined;
+}
+
 Deno.test("sweep: bad inputs are one-paragraph errors with exit 2", async () => {
-  const cases: [string[], RegExp][] = [
+  const noSlurm = await pathWithoutSlurm();
+  if (noSlurm === undefined) {
+    console.log("the `sbatch` missing case needs npm's node_modules/.bin/deno; not checked");
+  }
+  const cases: [string[], RegExp, Record<string, string>?][] = [
     [["run", "tests/fixtures/tiny_sweep.ts", "--executor", "cloud"], /--executor: expected local/],
-    [["show", "sweeps/nope.ts"], /no such sweep file/],
-    [["show", "tests/fixtures/bad_sweep.ts"], /iterationz/],
+    [["run", "tests/fixtures/tiny_sweep.ts"], /--executor: expected local or slurm, got ""/],
+    [["show", "sweeps/nope.ts"], /sweeps\/nope.ts: no such sweep file/],
     [
-      ["run", "tests/fixtures/tiny_sweep.ts", "--executor", "slurm", "--runs-root", ".cache/x"],
-      /sbatch, which is not on/,
+      ["show", "tests/fixtures/bad_sweep.ts"],
+      /variant run.iterationz=2 .* `--set` paths of the experiment/,
     ],
+    ...(noSlurm === undefined ? [] : [[
+      ["run", "tests/fixtures/tiny_sweep.ts", "--executor", "slurm", "--runs-root", ".cache/x"],
+      /--executor slurm submits with sbatch, which is not on PATH here/,
+      { PATH: noSlurm },
+    ] as [string[], RegExp, Record<string, string>]]),
   ];
-  for (const [args, message] of cases) {
-    const r = await cli("sweep", args);
+  for (const [args, message, env] of cases) {
+    const r = await cli("sweep", args, undefined, env);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
     const errors = r.stderr.trim().split("\n").filter((l) => l.startsWith("error:"));
@@ -96,18 +118,49 @@ Deno.test("sweep run --executor slurm --dry-run: one array script", async () => 
   ) assert.ok(r.stdout.includes(line + "\n"), line);
   assert.match(
     r.stdout,
-    / {2}1\) .*task --quiet run tests\/fixtures\/tiny.ts --set run.iterations=2 --seed 1 --out runs\/tiny\/[0-9a-f]{12}-s1 >>/,
+    / {2}1\) train (runs\/tiny\/[0-9a-f]{12}-s1) tests\/fixtures\/tiny.ts --set run.iterations=2 --seed 1 --out \1 ;;/,
   );
-  const daformer = await cli("sweep", [
-    "run",
-    "sweeps/daformer_seeds.ts",
-    "--executor",
-    "slurm",
-    "--dry-run",
-  ]);
-  assert.equal(daformer.code, 0, daformer.stderr);
-  assert.match(daformer.stdout, /--dependency=afterok:\$WEIGHTS_JOB/);
-  assert.match(daformer.stdout, /task --quiet run experiments\/pretrain.ts/);
+  // Deno comes from the node's PATH, or the submitting executable; never npm's location.
+  assert.match(r.stdout, /^deno=\$\(command -v deno \|\| true\)$/m);
+  assert.match(r.stdout, /"\$deno" task --quiet run "\$@"/);
+  assert.doesNotMatch(r.stdout.replace(/^\[ -n "\$deno" \] \|\| deno=.*$/m, ""), /node_modules/);
+  // A cancelled task's shell passes SIGTERM on and waits for the checkpoint.
+  assert.match(r.stdout, /^trap '.*kill -TERM "\$child".*' TERM INT$/m);
+  await Deno.mkdir(".cache", { recursive: true });
+  const empty = await Deno.makeTempDir({ dir: ".cache", prefix: "test-sweep-empty-" });
+  try {
+    const daformer = await cli("sweep", [
+      "run",
+      "sweeps/daformer_seeds.ts",
+      "--executor",
+      "slurm",
+      "--dry-run",
+      "--runs-root",
+      empty,
+    ]);
+    assert.equal(daformer.code, 0, daformer.stderr);
+    assert.match(daformer.stdout, /--dependency=afterok:\$WEIGHTS_JOB/);
+    assert.match(
+      daformer.stdout,
+      /train \S+\/pretrain\/[0-9a-f]{12}-s0 experiments\/pretrain.ts$/m,
+    );
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});
+
+Deno.test("arraySpec and the queue parsers: the indices a resubmission asks for", () => {
+  assert.equal(arraySpec([1]), "1");
+  assert.equal(arraySpec([0, 2, 3, 4, 7]), "0,2-4,7");
+  assert.deepEqual(parseIndices("[1,3-4%2]"), [1, 3, 4]);
+  const tasks = new Map();
+  parseSqueue("12|0-1|PENDING\n15|1|RUNNING\n", tasks);
+  parseSacct("12_0|COMPLETED\n12_0.batch|COMPLETED\n12_1|CANCELLED by 0\n", tasks);
+  assert.deepEqual(tasks.get(0), { job: "12", state: "PENDING", source: "squeue" });
+  assert.deepEqual(tasks.get(1), { job: "15", state: "RUNNING", source: "squeue" });
+  const ended = new Map();
+  parseSacct("12_1|CANCELLED by 0\n", ended);
+  assert.deepEqual(ended.get(1), { job: "12", state: "CANCELLED", source: "sacct" });
 });
 
 Deno.test("sweep run --executor local, status and results", async () => {

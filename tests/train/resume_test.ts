@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
+import { denoCommand } from "../../runtime/cli/deno_command.ts";
 import { cli, commandArgs, Watched } from "../cli/helpers.ts";
 import { readMetrics } from "../../runtime/report/metrics_log.ts";
 import { fresh as freshDir, reproducible } from "./helpers.ts";
@@ -25,7 +26,7 @@ async function tensorboardScalars(dir: string): Promise<unknown[]> {
 
 /** Starts a run whose stdout is discarded and stderr watched. */
 function watch(args: string[]): Watched {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(denoCommand(), {
     args: commandArgs("run", args),
     stdout: "piped",
     stderr: "piped",
