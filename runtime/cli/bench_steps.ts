@@ -6,7 +6,7 @@
  * not depend on them. Each line names the backend's device, which carries the thread count, and
  * gives the step's kernel dispatches, its analytic GFLOP, the GFLOP/s reached and their share of
  * the same run's dense-matmul GFLOP/s, and the growth of the tensor count and of the resident set
- * from the end of warm-up to the last step (`--steps 1000` is the leak check).
+ * and of the wasm heap from the end of warm-up to the last step (`--steps 1000` is the leak check).
  *
  * @module
  */
@@ -23,6 +23,16 @@ import { AdamW } from "../optim/adamw.ts";
 import { RandomStream } from "../random.ts";
 import { countDispatches, matmulCeiling, median } from "../bench/measure.ts";
 import { experimentName, loadExperiment, runMain, UsageError } from "./experiment_file.ts";
+
+/**
+ * The wasm backend's linear memory (it only grows, so growth after warm-up is a leak or
+ * fragmentation); 0 on other backends. The resident set also carries V8's JavaScript heap, which
+ * rises and falls by tens of MB with garbage collection, so its growth alone does not show a leak.
+ */
+function wasmHeapBytes(): number {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return backend.wasm?.HEAPU8?.length ?? 0;
+}
 
 /** Runs the benchmark and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -76,11 +86,12 @@ export async function main(args: string[]): Promise<number> {
     }
     const times: number[] = [];
     // Leaks show as growth between the end of warm-up and the last step (tensors, resident set).
-    let tensorsAfterWarmup = 0, rssAfterWarmup = 0;
+    let tensorsAfterWarmup = 0, rssAfterWarmup = 0, heapAfterWarmup = 0;
     for (let t = 0; t < warmup + steps; t++) {
       if (t === warmup) {
         tensorsAfterWarmup = tf.memory().numTensors;
         rssAfterWarmup = Deno.memoryUsage().rss;
+        heapAfterWarmup = wasmHeapBytes();
       }
       const started = performance.now();
       await trainStep(program, networks, optimizer, inputs, t, rng);
@@ -88,6 +99,7 @@ export async function main(args: string[]): Promise<number> {
     }
     const tensorGrowth = tf.memory().numTensors - tensorsAfterWarmup;
     const rssGrowth = (Deno.memoryUsage().rss - rssAfterWarmup) / rssAfterWarmup;
+    const heapGrowth = heapAfterWarmup > 0 ? wasmHeapBytes() / heapAfterWarmup - 1 : undefined;
     const ms = median(times);
     first ??= ms;
     // The step's values are read inside trainStep; a scalar stands in for countDispatches' result.
@@ -114,6 +126,9 @@ export async function main(args: string[]): Promise<number> {
       fractionOfMatmul: Number((gflops / ceiling).toFixed(3)),
       tensorGrowth,
       rssGrowthPercent: Number((100 * rssGrowth).toFixed(2)),
+      ...(heapGrowth === undefined
+        ? {}
+        : { wasmHeapGrowthPercent: Number((100 * heapGrowth).toFixed(2)) }),
     }));
     disposeViews(inputs);
     disposeNetworks(networks);
