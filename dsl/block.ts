@@ -50,6 +50,13 @@ export interface BlockDefinition<K extends string = string, P = unknown> {
    */
   readonly familyDefault?: boolean;
   /**
+   * Fields added after experiments with this kind were first stored (`experiment.yaml`, a
+   * checkpoint, another checkout's definition), with the value that stored data written before
+   * them meant: a stored block without the field is read with this value, not the new default,
+   * so an old run is evaluated and compared as what it was.
+   */
+  readonly storedDefaults?: Readonly<Partial<Record<keyof P & string, unknown>>>;
+  /**
    * What field schemas cannot see: requirements on other blocks (a term that reads pseudo-labels
    * needs a teacher; a crop must fit the resized image). Called for every block in the tree once
    * the tree is valid field by field; returns the problems, each with its path (usually below

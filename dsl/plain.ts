@@ -18,6 +18,8 @@ export interface PlainContext {
   readonly context: string;
   /** Said after an unknown kind (e.g. that a newer version may have written it). */
   readonly unknownKindHint?: string;
+  /** Whether the data was stored by an earlier version (its kinds' `storedDefaults` apply). */
+  readonly stored?: boolean;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -51,6 +53,11 @@ export function blockFromPlain(
       ? blockFromPlain(field, `${path}.${name}`, how, spec.family)
       : field;
   }
+  if (how.stored) {
+    for (const [name, old] of Object.entries(definition.storedDefaults ?? {})) {
+      if (!(name in fields)) fields[name] = old;
+    }
+  }
   for (const [name, field] of Object.entries(schema)) {
     if (field.type === "block" && fields[name] === undefined) {
       fail(`${path}.${name}`, `${kind} needs ${describeFamily(field.family)} here`, how.context);
@@ -62,6 +69,7 @@ export function blockFromPlain(
 const STORED: PlainContext = {
   context: "stored experiment",
   unknownKindHint: " (written by a newer UDA-Lab?)",
+  stored: true,
 };
 
 function rebuild(value: unknown, path: string): unknown {

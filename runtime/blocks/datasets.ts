@@ -32,9 +32,11 @@ registerBlockModule<Block<"synthCity", SynthCityParams>>({
       domain: block.domain,
       count: block.count,
       seed: block.seed,
+      version: block.version,
     },
     pipeline: pipelineOf(block),
-    describe: `synthCity ${block.domain} (${block.count} images, seed ${block.seed})`,
+    describe:
+      `synthCity ${block.domain} (${block.count} images, seed ${block.seed}, scene v${block.version})`,
     crop: block.crop,
   }),
 });

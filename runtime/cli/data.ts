@@ -7,7 +7,7 @@
  * - `stats --dataset cityscapes|gta5|synthia|synthcity --root DIR [--split train|val]`: pixel
  *   counts per trainId as JSON.
  * - `bench [--count N] [--workers 0,1,2]`: generation, decoding, augmentation and prefetch speeds.
- * - `bench [--count N] [--workers 0,1,2]`: generation, decoding, augmentation and prefetch speeds.
+ * - `geometry [--count N] [--update FILE]`: SynthCity's class frequency and size tables.
  *
  * @module
  */
@@ -15,12 +15,14 @@ import { main as synthcity } from "./data/synthcity.ts";
 import { main as preview } from "./data/preview.ts";
 import { main as stats } from "./data/stats.ts";
 import { main as bench } from "./data/bench.ts";
+import { main as geometry } from "./data/geometry.ts";
 
 const subcommands: Record<string, (args: string[]) => Promise<number>> = {
   synthcity,
   preview,
   stats,
   bench,
+  geometry,
 };
 
 if (import.meta.main) {

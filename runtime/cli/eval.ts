@@ -7,6 +7,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { experimentFromPlain, extend } from "../../dsl/mod.ts";
 import { parseThreadsFlag, useBackend } from "../backend/mod.ts";
@@ -23,12 +25,21 @@ import { buildNetworks, disposeNetworks } from "../train/networks.ts";
 import { iouTable, percent } from "../report/report.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { runMain, UsageError } from "./experiment_file.ts";
+import { EVAL_SCOPE, mayReexecute, reexecute, revokeRun, unreadable } from "./scope.ts";
+import { isWritable } from "./write_scope.ts";
 
 async function resolveCheckpoint(target: string): Promise<string> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(target);
-  } catch {
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new UsageError(
+        `${target}: this process may not read it; \`deno task eval\` adds a run directory ` +
+          `outside the project to its read scope by itself, or run \`deno run ` +
+          `--allow-read=.,${target} runtime/cli/eval.ts\`.`,
+      );
+    }
     throw new UsageError(`${target}: no such run directory or checkpoint file.`);
   }
   if (info.isFile) return target;
@@ -52,6 +63,16 @@ export async function main(args: string[]): Promise<number> {
         "[--strict-labels]",
     );
   }
+  // A run directory outside the project (a cluster's scratch) is added to the read scope, the
+  // --json file's folder to the write scope, by starting again with them.
+  const json = values.json === undefined || await isWritable(dirname(values.json))
+    ? []
+    : [dirname(values.json)];
+  const outside = unreadable([positionals[0]]);
+  if ((outside.length > 0 || json.length > 0) && mayReexecute()) {
+    return await reexecute(fileURLToPath(import.meta.url), args, EVAL_SCOPE, json, outside);
+  }
+  if (mayReexecute()) revokeRun();
   const threads = parseThreadsFlag(values.threads);
   const path = await resolveCheckpoint(positionals[0]);
   const checkpoint = await readCheckpoint(path);

@@ -13,13 +13,21 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { experimentHash } from "../../dsl/mod.ts";
 import { findRunDirectory } from "../train/run_dir.ts";
 import { expandSweep } from "../sweep/expand.ts";
 import { isSweep, type Sweep } from "../sweep/sweep.ts";
 import { sweepSummaries, unfinishedError } from "../sweep/summaries.ts";
-import { defaultRunsRoot, RUNS_ENV } from "./scope.ts";
+import {
+  defaultRunsRoot,
+  mayReexecute,
+  reexecute,
+  RESULTS_SCOPE,
+  revokeRun,
+  RUNS_ENV,
+  unreadable,
+} from "./scope.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { exists } from "../io/exists.ts";
 import {
@@ -29,11 +37,12 @@ import {
   summarise,
 } from "../report/results.ts";
 import { resultsChart } from "../report/chart.ts";
+import { classHeatmap } from "../report/heatmap.ts";
 import { experimentName, loadExperiment, runMain, UsageError } from "./experiment_file.ts";
 
 const USAGE =
   "usage: deno task results (RUN_DIR | EXP.ts | SWEEP.ts)... [--seeds 0,1,2] [--out FILE] " +
-  "[--title TEXT] [--baseline NAME] [--chart] [--allow-partial]. A RUN_DIR is runs/<experiment>/<hash12>-s<seed> (e.g. " +
+  "[--title TEXT] [--baseline NAME] [--gap FLOOR:CEILING] [--chart] [--allow-partial]. A RUN_DIR is runs/<experiment>/<hash12>-s<seed> (e.g. " +
   "runs/source_only/*-s*); an EXP.ts stands for its runs at --seeds (default 0), a SWEEP.ts for " +
   "all its runs.";
 
@@ -68,6 +77,7 @@ export const TABLE_OPTIONS = {
   title: { type: "string" },
   baseline: { type: "string" },
   chart: { type: "boolean", default: false },
+  gap: { type: "string" },
   "allow-partial": { type: "boolean", default: false },
 } as const;
 
@@ -117,13 +127,22 @@ export async function main(args: string[]): Promise<number> {
     readRunSummary(dir).catch((e) => {
       throw new UsageError((e as Error).message);
     });
+  // Decided before any experiment or sweep file is imported: start again with the run
+  // directories (and the UDA_RUNS root) outside the read scope added, or give up starting programs.
   const root = defaultRunsRoot();
-  if (Deno.permissions.querySync({ name: "read", path: root }).state !== "granted") {
+  const outside = unreadable([
+    ...positionals.filter((p) => !p.endsWith(".ts")),
+    ...(root === "runs" ? [] : [root]),
+  ]);
+  if (outside.length > 0 && mayReexecute()) {
+    return await reexecute(fileURLToPath(import.meta.url), args, RESULTS_SCOPE, [], outside);
+  }
+  if (mayReexecute()) revokeRun();
+  if (unreadable([root]).length > 0) {
     throw new UsageError(
-      `${RUNS_ENV}=${root}: \`deno task results\` reads runs inside the project only; ` +
-        `tabulate a sweep there with \`deno task sweep results SWEEP.ts\`, which adds that ` +
-        `directory to its read scope, or give the run directories to \`deno run ` +
-        `--allow-read=.,${root} runtime/cli/results.ts\`.`,
+      `${RUNS_ENV}=${root}: this process may not read that directory; \`deno task results\` ` +
+        `adds it to its read scope by itself, or run \`deno run --allow-read=.,${root} ` +
+        `runtime/cli/results.ts\`.`,
     );
   }
   const runs: RunSummary[] = [];
@@ -181,10 +200,26 @@ export async function main(args: string[]): Promise<number> {
   return await tabulate(runs, {
     title,
     baseline: values.baseline,
+    gap: parseGap(values.gap),
     out: values.out,
     chart: values.chart,
     args,
   });
+}
+
+/** `--gap FLOOR:CEILING` as its two row names. */
+export function parseGap(
+  value: string | undefined,
+): { floor: string; ceiling: string } | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(":");
+  if (parts.length !== 2 || parts.some((p) => p.trim() === "")) {
+    throw new UsageError(
+      `--gap takes two row names, the source-only floor and the oracle ceiling, as ` +
+        `FLOOR:CEILING (e.g. --gap source_only:target_oracle); got '${value}'.`,
+    );
+  }
+  return { floor: parts[0], ceiling: parts[1] };
 }
 
 /** What {@link tabulate} writes and how. */
@@ -193,9 +228,11 @@ export interface TabulateOptions {
   title?: string;
   /** Row the others are tested against. */
   baseline?: string;
+  /** Rows bounding the adaptation gap (source-only floor, oracle ceiling). */
+  gap?: { floor: string; ceiling: string };
   /** Markdown file to write (with `<name>.svg` beside it); stdout when undefined. */
   out?: string;
-  /** With `out`, also write the bar chart `<out>.svg` and reference it. */
+  /** With `out`, also write the bar chart `<out>.svg` and the heat map `<out>.classes.svg`. */
   chart?: boolean;
   /** The command's arguments, for the generated header. */
   args: readonly string[];
@@ -209,6 +246,7 @@ export async function tabulate(runs: RunSummary[], options: TabulateOptions): Pr
   const chartPath = out === undefined || !options.chart
     ? undefined
     : out.replace(/\.md$/, "") + ".svg";
+  const heatmapPath = chartPath?.replace(/\.svg$/, ".classes.svg");
   let table: string;
   let rows;
   try {
@@ -216,7 +254,9 @@ export async function tabulate(runs: RunSummary[], options: TabulateOptions): Pr
     table = formatResultsTable(rows, {
       title: options.title,
       baseline: options.baseline,
+      gap: options.gap,
       chart: chartPath === undefined ? undefined : basename(chartPath),
+      heatmap: heatmapPath === undefined ? undefined : basename(heatmapPath),
     });
   } catch (error) {
     throw new UsageError((error as Error).message);
@@ -232,6 +272,7 @@ export async function tabulate(runs: RunSummary[], options: TabulateOptions): Pr
   try {
     await Deno.mkdir(dirname(out), { recursive: true });
     if (chartPath !== undefined) await writeFileAtomic(chartPath, resultsChart(rows));
+    if (heatmapPath !== undefined) await writeFileAtomic(heatmapPath, classHeatmap(rows));
     await writeFileAtomic(out, header + "\n" + table);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
@@ -244,7 +285,8 @@ export async function tabulate(runs: RunSummary[], options: TabulateOptions): Pr
     throw new UsageError(`cannot write ${out}: ${(error as Error).message}`);
   }
   console.error(
-    `results: wrote ${out}${chartPath ? ` and ${chartPath}` : ""} (${runs.length} runs)`,
+    `results: wrote ${out}${chartPath ? `, ${chartPath} and ${heatmapPath}` : ""} ` +
+      `(${runs.length} runs)`,
   );
   return 0;
 }

@@ -7,9 +7,12 @@
  * the command's table is passed on only when the parent holds it) and never `--allow-run`, so it
  * cannot widen its scope again.
  *
- * `run` imports experiment files, which are code, so it holds `--allow-run=deno` only until it has
- * decided: it re-executes itself, or revokes that permission before the first import
- * ({@link revokeRun}).
+ * `results` and `eval` read run directories the user names (and `results` the `UDA_RUNS` root):
+ * those outside the project are added to the child's `--allow-read` only.
+ *
+ * `run` and `results` import experiment files, which are code, so they hold `--allow-run=deno`
+ * only until they have decided: they re-execute themselves, or revoke that permission before the
+ * first import ({@link revokeRun}).
  *
  * @module
  */
@@ -65,6 +68,29 @@ export const SWEEP_SCOPE: CommandScope = {
   flags: ["--quiet", "--no-prompt", "--allow-run=deno,sbatch,squeue,sacct"],
 };
 
+/** `results`' permissions as its task grants them, less `--allow-run=deno`. */
+export const RESULTS_SCOPE: CommandScope = {
+  read: ["."],
+  write: ["./docs", "./.cache"],
+  env: [RUNS_ENV],
+  flags: ["--no-prompt"],
+};
+
+/** `eval`'s permissions as its task grants them, less `--allow-run=deno`. */
+export const EVAL_SCOPE: CommandScope = {
+  read: ["."],
+  write: ["./runs", "./.cache"],
+  env: [WASM_THREADS_ENV],
+  flags: ["--no-prompt"],
+};
+
+/** The paths of `paths` this process may not read (a query: it never prompts). */
+export function unreadable(paths: readonly string[]): string[] {
+  return paths.filter((path) =>
+    Deno.permissions.querySync({ name: "read", path }).state !== "granted"
+  );
+}
+
 /** Whether this process may start Deno to re-execute itself. */
 export function mayReexecute(): boolean {
   return Deno.permissions.querySync({ name: "run", command: denoCommand() }).state === "granted";
@@ -75,12 +101,20 @@ export function revokeRun(): void {
   Deno.permissions.revokeSync({ name: "run" });
 }
 
-/** The flags of the child: the scopes of `scope` this process holds, plus `dirs`. */
-export function childFlags(scope: CommandScope, dirs: readonly string[]): string[] {
+/**
+ * The flags of the child: the scopes of `scope` this process holds, plus `dirs` to read and
+ * write, plus `readOnly` to read.
+ */
+export function childFlags(
+  scope: CommandScope,
+  dirs: readonly string[],
+  readOnly: readonly string[] = [],
+): string[] {
   const granted = (descriptor: Deno.PermissionDescriptor) =>
     Deno.permissions.querySync(descriptor).state === "granted";
   const absolute = dirs.map((d) => resolve(d));
-  for (const dir of absolute) {
+  const readable = readOnly.map((d) => resolve(d));
+  for (const dir of [...absolute, ...readable]) {
     if (dir.includes(",")) {
       throw new UsageError(
         `${dir}: a directory outside the project is granted by naming it in --allow-write, ` +
@@ -88,7 +122,11 @@ export function childFlags(scope: CommandScope, dirs: readonly string[]): string
       );
     }
   }
-  const read = [...scope.read.filter((p) => granted({ name: "read", path: p })), ...absolute];
+  const read = [
+    ...scope.read.filter((p) => granted({ name: "read", path: p })),
+    ...absolute,
+    ...readable,
+  ];
   const write = [...scope.write.filter((p) => granted({ name: "write", path: p })), ...absolute];
   const env = scope.env.filter((variable) => granted({ name: "env", variable }));
   return [
@@ -108,9 +146,10 @@ export async function reexecute(
   args: readonly string[],
   scope: CommandScope,
   dirs: readonly string[],
+  readOnly: readonly string[] = [],
 ): Promise<number> {
   const child = new Deno.Command(denoCommand(), {
-    args: ["run", ...childFlags(scope, dirs), script, ...args],
+    args: ["run", ...childFlags(scope, dirs, readOnly), script, ...args],
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

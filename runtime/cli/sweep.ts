@@ -45,7 +45,7 @@ import { runState, sweepStatus } from "../sweep/status.ts";
 import { defaultRunsRoot, mayReexecute, reexecute, SWEEP_SCOPE } from "./scope.ts";
 import { isWritable } from "./write_scope.ts";
 import { runMain, UsageError } from "./experiment_file.ts";
-import { TABLE_OPTIONS, tabulate } from "./results.ts";
+import { parseGap, TABLE_OPTIONS, tabulate } from "./results.ts";
 
 const USAGE = "usage: deno task sweep show|run|status|results SWEEP.ts [--runs-root DIR] " +
   "[--executor local|slurm] [--dry-run] [--jobs N] [--cpus-per-task N] [--time HH:MM:SS] " +
@@ -165,6 +165,7 @@ export async function main(args: string[]): Promise<number> {
     return await tabulate(runs, {
       title: values.title,
       baseline: values.baseline,
+      gap: parseGap(values.gap),
       out: values.out,
       chart: values.chart,
       args: ["results", ...args.slice(1)],

@@ -24,6 +24,8 @@ export interface DatasetRequest {
   count: number;
   /** SynthCity seed. */
   seed: number;
+  /** SynthCity scene version (default the latest). */
+  version?: number;
   /**
    * Whether a label value outside the dataset's ids (a Cityscapes `labelIds` 99) is an error
    * rather than a warning; unset: the process default (`setStrictLabels`, `--strict-labels`).
@@ -49,6 +51,7 @@ export async function openDataset(request: DatasetRequest): Promise<Segmentation
       domain: request.domain as Domain,
       count: request.count,
       seed: request.seed,
+      version: request.version,
     });
   }
   if (!(DATASET_NAMES as readonly string[]).includes(request.dataset)) {

@@ -51,14 +51,17 @@ export function iouTable(evaluation: Record<string, EvalResult>): string {
   return lines.join("\n") + "\n";
 }
 
-function trainSeries(
+/** One line per name that `pick` gives for the records of `type`, in iteration order. */
+function seriesOf<T extends MetricsRecord["type"]>(
   records: MetricsRecord[],
-  pick: (r: MetricsRecord & { type: "train" }) => Record<string, number>,
+  type: T,
+  pick: (r: MetricsRecord & { type: T }) => Record<string, number | null>,
 ): Series[] {
   const series = new Map<string, [number, number][]>();
   for (const r of records) {
-    if (r.type !== "train") continue;
-    for (const [k, v] of Object.entries(pick(r))) {
+    if (r.type !== type) continue;
+    for (const [k, v] of Object.entries(pick(r as MetricsRecord & { type: T }))) {
+      if (v === null) continue;
       if (!series.has(k)) series.set(k, []);
       series.get(k)!.push([r.iter, v]);
     }
@@ -71,14 +74,18 @@ export async function writeReport(input: ReportInput): Promise<string> {
   const { runDir, program } = input;
   const records = await readMetrics(runDir);
   await Deno.mkdir(join(runDir, "plots"), { recursive: true });
-  const losses = trainSeries(records, (r) => ({ total: r.loss, ...r.losses }));
-  const rates = trainSeries(records, (r) => r.lr);
-  const mIoU = new Map<string, [number, number][]>();
-  for (const r of records) {
-    if (r.type !== "eval") continue;
-    if (!mIoU.has(r.set)) mIoU.set(r.set, []);
-    mIoU.get(r.set)!.push([r.iter, 100 * r.mIoU]);
-  }
+  const losses = seriesOf(records, "train", (r) => ({ total: r.loss, ...r.losses }));
+  const rates = seriesOf(records, "train", (r) => r.lr);
+  const mIoU = seriesOf(records, "eval", (r) => ({ [r.set]: 100 * r.mIoU }));
+  // Which classes are learnt, and when: the target's per-class IoU at each evaluation.
+  const classIoU = seriesOf(
+    records,
+    "eval",
+    (r) =>
+      r.set !== "targetVal" ? {} : Object.fromEntries(
+        Object.entries(r.iou).map(([k, v]) => [k, v === null ? null : 100 * v]),
+      ),
+  );
   await writeFileAtomic(
     join(runDir, "plots", "loss.svg"),
     lineChart({
@@ -95,7 +102,17 @@ export async function writeReport(input: ReportInput): Promise<string> {
       title: `mIoU (${program.evaluation.settings.protocol} classes)`,
       xLabel: "iteration",
       yLabel: "mIoU (%)",
-      series: [...mIoU].map(([name, points]) => ({ name, points })),
+      series: mIoU,
+      yMin: 0,
+    }),
+  );
+  await writeFileAtomic(
+    join(runDir, "plots", "class_iou.svg"),
+    lineChart({
+      title: "Target IoU per class",
+      xLabel: "iteration",
+      yLabel: "IoU (%)",
+      series: classIoU,
       yMin: 0,
     }),
   );
@@ -164,6 +181,8 @@ export async function writeReport(input: ReportInput): Promise<string> {
     "![loss](plots/loss.svg)",
     "",
     "![mIoU](plots/miou.svg)",
+    "",
+    "![target IoU per class](plots/class_iou.svg)",
     "",
     "![learning rate](plots/lr.svg)",
     "",

@@ -83,6 +83,13 @@ export interface TableOptions {
   baseline?: string;
   /** Path of the bar chart, relative to the markdown, to reference below the tables. */
   chart?: string;
+  /** Path of the per-class heat map, relative to the markdown, to reference below the tables. */
+  heatmap?: string;
+  /**
+   * Rows that bound the adaptation gap, `floor` (source-only) and `ceiling` (target oracle): a
+   * section gives each row's share of the gap closed, `(m − m_floor) / (m_ceiling − m_floor)`.
+   */
+  gap?: { floor: string; ceiling: string };
 }
 
 const RUN_DIR_NAME = /^([0-9a-f]{12})-s(\d+)$/;
@@ -478,8 +485,50 @@ export function formatStatistics(rows: readonly ResultRow[], options: TableOptio
       lines.push(`| ${cls} |${deltas.map((d) => ` ${d} |`).join("")}`);
     }
   }
+  if (options.gap !== undefined) lines.push(...formatGap(rows, options.gap));
   if (options.chart !== undefined) {
     lines.push("", `![Target mIoU, mean and 95% confidence interval](${options.chart})`);
   }
+  if (options.heatmap !== undefined) {
+    lines.push("", `![Per-class target IoU (%), mean over seeds](${options.heatmap})`);
+  }
   return lines;
+}
+
+/**
+ * The gap section: the floor's mIoU as a share of the ceiling's (the real GTA→Cityscapes
+ * benchmark's source-only reaches about 45% of its oracle), then for each row the share of the
+ * floor → ceiling gap it closes.
+ */
+export function formatGap(
+  rows: readonly ResultRow[],
+  gap: { floor: string; ceiling: string },
+): string[] {
+  const floor = gapRow(rows, gap.floor, "floor");
+  const ceiling = gapRow(rows, gap.ceiling, "ceiling");
+  const width = ceiling.mean - floor.mean;
+  const share = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(0)}%` : "—");
+  const lines = [
+    "",
+    `The adaptation gap: \`${cell(floor.name)}\` reaches ${share(floor.mean / ceiling.mean)} of ` +
+    `\`${cell(ceiling.name)}\`'s mean target mIoU; each row's share of the gap between them ` +
+    `closed, (m − m_${cell(floor.name)}) / (m_${cell(ceiling.name)} − m_${cell(floor.name)}), ` +
+    `from the means over seeds:`,
+    "",
+    "| experiment | target mIoU | gap closed |",
+    "|---|---:|---:|",
+  ];
+  for (const row of rows) {
+    const closed = width > 0 ? (row.mean - floor.mean) / width : NaN;
+    lines.push(`| ${cell(row.name)} | ${percent(row.mean)} | ${share(closed)} |`);
+  }
+  return lines;
+}
+
+function gapRow(rows: readonly ResultRow[], name: string, role: string): ResultRow {
+  try {
+    return baselineRow(rows, name);
+  } catch (error) {
+    throw new Error((error as Error).message.replaceAll("--baseline", `--gap (${role})`));
+  }
 }

@@ -41,7 +41,10 @@ export async function sourceClassStats(
     return { images, cached: !computed };
   }
   const key =
-    `synthcity-${request.domain}-s${request.seed}-n${request.count}-${await generatorHash()}`;
+    `synthcity-${request.domain}-s${request.seed}-n${request.count}-v${
+      request.version ?? "latest"
+    }-` +
+    `${await generatorHash()}`;
   const path = join(SYNTHCITY_STATS_DIR, `${key}.json`);
   try {
     const images = JSON.parse(await Deno.readTextFile(path)) as ImageClassStats[];

@@ -65,7 +65,8 @@ Deno.test("diff --rev compares with the file as a git revision defined it, defau
     }).output();
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
   };
-  // A copy of the language and one experiment, committed; then a default and the file change.
+  // A copy of the language and one experiment (with the patch it extends), committed; then a
+  // default and the file change.
   const copyTree = async (from: string, to: string) => {
     await Deno.mkdir(to, { recursive: true });
     for await (const entry of Deno.readDir(from)) {
@@ -74,7 +75,9 @@ Deno.test("diff --rev compares with the file as a git revision defined it, defau
     }
   };
   await copyTree("dsl", join(repo, "dsl"));
-  await Deno.copyFile("experiments/source_only.ts", join(repo, "experiments", "source_only.ts"));
+  for (const file of ["source_only.ts", "cpu_scale.ts"]) {
+    await Deno.copyFile(join("experiments", file), join(repo, "experiments", file));
+  }
   await Deno.copyFile("deno.json", join(repo, "deno.json"));
   await git("init", "-q");
   await git("add", ".");

@@ -36,8 +36,20 @@ export const PERMISSIONS: Record<string, string[]> = {
     "--allow-run=git,tar,deno",
   ],
   plan: ["--no-prompt", "--allow-read=."],
-  eval: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache", "--allow-env=UDA_WASM_THREADS"],
-  results: ["--no-prompt", "--allow-read=.", "--allow-write=./.cache", "--allow-env=UDA_RUNS"],
+  eval: [
+    "--no-prompt",
+    "--allow-read=.",
+    "--allow-write=./.cache",
+    "--allow-env=UDA_WASM_THREADS",
+    "--allow-run=deno",
+  ],
+  results: [
+    "--no-prompt",
+    "--allow-read=.",
+    "--allow-write=./.cache",
+    "--allow-env=UDA_RUNS",
+    "--allow-run=deno",
+  ],
   sweep: [
     "--quiet",
     "--no-prompt",

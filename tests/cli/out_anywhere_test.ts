@@ -59,6 +59,23 @@ Deno.test("run --out and UDA_RUNS outside the project train there", async () => 
     });
     assert.equal(show.code, 0, show.stderr);
     assert.ok(show.stdout.includes(`  seed 0  ${dir}\n`), show.stdout);
+
+    // Reading those runs: `results` (a run directory, also with UDA_RUNS set there) and `eval`
+    // start again with those directories added to their read scope only.
+    const table = await task("results", [dir]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /\| tiny \| `[0-9a-f]{12}` \| 1 \|/);
+    const byEnv = await task("results", [dir], { UDA_RUNS: runs });
+    assert.equal(byEnv.code, 0, byEnv.stderr);
+    assert.equal(byEnv.stdout, table.stdout);
+    const evaluated = await task("eval", [dir]);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    assert.match(evaluated.stdout, /targetVal mIoU \(19\): \d/);
+    assert.deepEqual(
+      (await listing(temp)).filter((f) => !f.startsWith("run") && !f.startsWith("scratch")),
+      [],
+      "nothing written beside the runs",
+    );
   } finally {
     await remove(temp);
   }

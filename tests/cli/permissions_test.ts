@@ -8,7 +8,13 @@
 import { strict as assert } from "node:assert";
 import { PERMISSIONS } from "./helpers.ts";
 import { WORKER_PERMISSIONS } from "../../runtime/cli/diff.ts";
-import { type CommandScope, RUN_SCOPE, SWEEP_SCOPE } from "../../runtime/cli/scope.ts";
+import {
+  type CommandScope,
+  EVAL_SCOPE,
+  RESULTS_SCOPE,
+  RUN_SCOPE,
+  SWEEP_SCOPE,
+} from "../../runtime/cli/scope.ts";
 
 /** How a task names Deno: npm's `node_modules/.bin/deno` or PATH's, else the task runner's own. */
 const DENO = "$(which deno || echo deno)";
@@ -55,9 +61,10 @@ Deno.test("no task that imports experiment files may run programs, use the netwo
     const { flags } = denoRun(TASKS[name]);
     assert.ok(flags.includes("--no-prompt"), `${name}: a prompt could grant more`);
     for (const flag of flags) {
-      // `run` may start Deno only to re-execute itself with an --out outside the project; it
-      // revokes that before it imports an experiment file (RUN_PERMISSIONS, sandbox_test.ts).
-      if (name === "run" && flag === "--allow-run=deno") continue;
+      // `run`, `results` and `eval` may start Deno only to re-execute themselves with a directory
+      // outside the project; they revoke that before they import an experiment file
+      // (RUN_PERMISSIONS, sandbox_test.ts).
+      if (["run", "results", "eval"].includes(name) && flag === "--allow-run=deno") continue;
       // `bench` imports no experiment: it compares against PyTorch through this one interpreter
       // and measures further wasm thread counts in children of itself.
       if (name === "bench" && flag === "--allow-run=deno,/usr/bin/python3") continue;
@@ -90,7 +97,7 @@ Deno.test("no task names where npm put Deno, and each task that needs npm packag
   }
 });
 
-Deno.test("run and sweep start themselves again with their task's permissions, never more", () => {
+Deno.test("run, sweep, results and eval start again with their task's permissions, never more", () => {
   const flags = (scope: CommandScope) =>
     [
       ...scope.flags,
@@ -98,10 +105,18 @@ Deno.test("run and sweep start themselves again with their task's permissions, n
       `--allow-write=${scope.write.join(",")}`,
       `--allow-env=${scope.env.join(",")}`,
     ].sort();
-  // `run`'s child lacks the --allow-run=deno it has only for starting that child.
-  assert.deepEqual(
-    flags(RUN_SCOPE),
-    denoRun(TASKS.run).flags.filter((f) => f !== "--allow-run=deno").sort(),
-  );
+  // The child lacks the --allow-run=deno the task has only for starting that child.
+  for (
+    const [name, scope] of [["run", RUN_SCOPE], ["results", RESULTS_SCOPE], [
+      "eval",
+      EVAL_SCOPE,
+    ]] as const
+  ) {
+    assert.deepEqual(
+      flags(scope),
+      denoRun(TASKS[name]).flags.filter((f) => f !== "--allow-run=deno").sort(),
+      name,
+    );
+  }
   assert.deepEqual(flags(SWEEP_SCOPE), denoRun(TASKS.sweep).flags.sort());
 });

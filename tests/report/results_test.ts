@@ -2,12 +2,15 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import {
   experimentNameOf,
+  formatGap,
   formatResultsTable,
   readRunSummary,
+  type ResultRow,
   type RunSummary,
   summarise,
 } from "../../runtime/report/results.ts";
-import { generatedHeader, shellQuote } from "../../runtime/cli/results.ts";
+import { classHeatmap } from "../../runtime/report/heatmap.ts";
+import { generatedHeader, parseGap, shellQuote } from "../../runtime/cli/results.ts";
 import { CLASS_NAMES } from "../../runtime/data/labels.ts";
 import { cli } from "../cli/helpers.ts";
 
@@ -355,4 +358,45 @@ Deno.test("results command: exit 2 with a message on bad input", async () => {
     }
     await assert.rejects(Deno.stat("results-test-should-not-exist.md"), Deno.errors.NotFound);
   });
+});
+
+Deno.test("formatGap: the floor's share of the ceiling and each row's share of the gap closed", () => {
+  const row = (name: string, mean: number) =>
+    ({ name, hash: name.padEnd(12, "0").slice(0, 12), mean }) as unknown as ResultRow;
+  // Hand-worked: floor 12, ceiling 48 → 12/48 = 25%; 30 closes (30 − 12)/(48 − 12) = 50%.
+  const lines = formatGap(
+    [row("source_only", 0.12), row("daformer", 0.30), row("target_oracle", 0.48)],
+    { floor: "source_only", ceiling: "target_oracle" },
+  );
+  assert.match(lines.join("\n"), /`source_only` reaches 25% of `target_oracle`'s mean/);
+  assert.deepEqual(lines.slice(-3), [
+    "| source_only | 12.0 | 0% |",
+    "| daformer | 30.0 | 50% |",
+    "| target_oracle | 48.0 | 100% |",
+  ]);
+  assert.throws(
+    () => formatGap([row("daformer", 0.3)], { floor: "source_only", ceiling: "daformer" }),
+    /--gap \(floor\) source_only: no such row/,
+  );
+  assert.equal(parseGap(undefined), undefined);
+  assert.deepEqual(parseGap("a:b"), { floor: "a", ceiling: "b" });
+  assert.throws(() => parseGap("a"), /FLOOR:CEILING/);
+});
+
+Deno.test("classHeatmap: a cell per (class, row) labelled with its IoU, shaded by it", () => {
+  const iou = Object.fromEntries(CLASS_NAMES.map((c) => [c, c === "car" ? 0.9 : 0]));
+  const rows = [
+    { name: "a<b", mean: 0.25, iou },
+    { name: "c", mean: NaN, iou: { ...iou, train: null } },
+  ] as unknown as ResultRow[];
+  const svg = classHeatmap(rows);
+  assert.equal((svg.match(/<rect /g) ?? []).length, 2 * (CLASS_NAMES.length + 1));
+  assert.ok(svg.includes(">a&lt;b</text>"), "names are escaped");
+  // White (#ffffff) at 0 to #1f50a0 at 1, linearly: 0.9 → (53, 98, 170) = #3562aa.
+  assert.equal((svg.match(/fill="#3562aa"/g) ?? []).length, 2, "car's cells");
+  assert.ok(svg.includes('fill="#ffffff"/>'), "IoU 0 is white");
+  assert.ok(svg.includes('fill="#dddddd"/>'), "undefined is grey");
+  assert.equal((svg.match(/>90\.0</g) ?? []).length, 2, "car's 90.0 in both columns");
+  assert.equal((svg.match(/>—</g) ?? []).length, 2, "train's null and c's NaN mIoU");
+  assert.equal(svg, classHeatmap(rows), "deterministic");
 });

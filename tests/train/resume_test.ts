@@ -88,6 +88,14 @@ Deno.test("an uninterrupted tiny run writes the whole run directory", async () =
   assert.equal((report.match(/pictures\/targetVal_\d\.png/g) ?? []).length, 2);
   const svg = await Deno.readTextFile(join(dir, "plots", "miou.svg"));
   assert.match(svg, /<polyline/);
+  // One line per class the target evaluations define, drawn from the two evaluations (6, 12).
+  assert.match(report, /!\[target IoU per class\]\(plots\/class_iou\.svg\)/);
+  const classes = await Deno.readTextFile(join(dir, "plots", "class_iou.svg"));
+  const lastTarget = evals.filter((r) => r.type === "eval" && r.set === "targetVal").at(-1);
+  const defined = lastTarget?.type === "eval"
+    ? Object.values(lastTarget.iou).filter((v) => v !== null).length
+    : 0;
+  assert.equal((classes.match(/<polyline/g) ?? []).length, defined);
   const events = await tensorboardScalars(dir);
   assert.equal(events.length, records.length, "one TensorBoard event per metrics line");
   const env = JSON.parse(await Deno.readTextFile(join(dir, "env.json")));

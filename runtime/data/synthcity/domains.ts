@@ -6,6 +6,12 @@
  * @module
  */
 import { RandomStream } from "../../random.ts";
+import {
+  LATEST_SCENE_VERSION,
+  type ObjectCounts,
+  SCENE_VERSIONS,
+  sceneGeometry,
+} from "./versions.ts";
 
 /**
  * Domain names: `game` (GTA5-like source), `real` (Cityscapes-like target), `synthia`, and
@@ -124,7 +130,7 @@ const SYNTHIA_PALETTE: RGB[] = [
   [200, 0, 60],
 ];
 
-/** The three domains. */
+/** The three domains as scene version 1 draws them (`versions.ts` changes later versions). */
 export const STYLES: Readonly<Record<FixedDomain, DomainStyle>> = {
   game: {
     cameraHeight: [1.5, 1.9],
@@ -141,22 +147,8 @@ export const STYLES: Readonly<Record<FixedDomain, DomainStyle>> = {
     saturation: 1.35,
     tint: [1, 1, 1],
     haze: { colour: [180, 200, 230], density: 0 },
-    // GTA5-like long tail: cars common; train, motorcycle, rider, bicycle rare.
-    counts: {
-      car: 5,
-      truck: 0.8,
-      bus: 0.35,
-      train: 0.06,
-      person: 2.5,
-      riderBicycle: 0.15,
-      riderMotorcycle: 0.15,
-      parkedBicycle: 0.1,
-      parkedMotorcycle: 0.1,
-      pole: 4,
-      tree: 3,
-      fence: 0.8,
-      wall: 0.7,
-    },
+    // Object counts per scene version (`versions.ts`): a GTA5-like long tail.
+    counts: SCENE_VERSIONS[1].counts.game,
     absent: [],
     vehicleColours: [
       [200, 30, 30],
@@ -184,22 +176,8 @@ export const STYLES: Readonly<Record<FixedDomain, DomainStyle>> = {
     saturation: 0.7,
     tint: [1.02, 1.0, 0.94],
     haze: { colour: [200, 205, 210], density: 0.25 },
-    // Cityscapes-like: more people and bicycles, fewer trucks and buses.
-    counts: {
-      car: 6,
-      truck: 0.3,
-      bus: 0.2,
-      train: 0.04,
-      person: 5,
-      riderBicycle: 0.6,
-      riderMotorcycle: 0.15,
-      parkedBicycle: 0.8,
-      parkedMotorcycle: 0.2,
-      pole: 6,
-      tree: 4,
-      fence: 1,
-      wall: 0.6,
-    },
+    // Cityscapes-like: more people and bicycles, fewer trucks and buses (`versions.ts`).
+    counts: SCENE_VERSIONS[1].counts.real,
     absent: [],
     vehicleColours: [
       [60, 62, 66],
@@ -226,21 +204,7 @@ export const STYLES: Readonly<Record<FixedDomain, DomainStyle>> = {
     saturation: 1.1,
     tint: [0.97, 1.0, 1.05],
     haze: { colour: [170, 180, 200], density: 0.6 },
-    counts: {
-      car: 6,
-      truck: 0,
-      bus: 0.4,
-      train: 0,
-      person: 6,
-      riderBicycle: 0.4,
-      riderMotorcycle: 0.3,
-      parkedBicycle: 0.3,
-      parkedMotorcycle: 0.3,
-      pole: 4,
-      tree: 2,
-      fence: 0.6,
-      wall: 0.8,
-    },
+    counts: SCENE_VERSIONS[1].counts.synthia,
     // The 16 SYNTHIA classes: no terrain (9), truck (14) or train (16).
     absent: [9, 14, 16],
     vehicleColours: [[220, 40, 40], [40, 40, 220], [240, 240, 60], [240, 240, 240], [40, 40, 40]],
@@ -248,11 +212,13 @@ export const STYLES: Readonly<Record<FixedDomain, DomainStyle>> = {
 };
 
 /** Mean object counts over the fixed domains: the centre of the randomized domain's counts. */
-function meanCounts(): Record<string, number> {
+function meanCounts(
+  perDomain: Readonly<Record<FixedDomain, ObjectCounts>>,
+): Record<string, number> {
   const out: Record<string, number> = {};
-  const domains = Object.values(STYLES);
-  for (const key of Object.keys(STYLES.game.counts)) {
-    out[key] = domains.reduce((a, d) => a + d.counts[key], 0) / domains.length;
+  const domains = Object.values(perDomain);
+  for (const key of Object.keys(perDomain.game)) {
+    out[key] = domains.reduce((a, d) => a + d[key], 0) / domains.length;
   }
   return out;
 }
@@ -260,12 +226,13 @@ function meanCounts(): Record<string, number> {
 /**
  * A style drawn for one image of the `randomized` domain: a random colour per class, random
  * materials, lighting, optics and tone, camera heights from a car's to SYNTHIA's, object counts
- * around the other domains' mean, and every class possible. Colour therefore says nothing about
- * a class from one image to the next: a network trained on it must use shape and context.
+ * around the other domains' mean (of scene version `version`), and every class possible. Colour
+ * therefore says nothing about a class from one image to the next: a network trained on it must
+ * use shape and context.
  */
-export function randomStyle(rng: RandomStream): DomainStyle {
+export function randomStyle(rng: RandomStream, version = LATEST_SCENE_VERSION): DomainStyle {
   const colour = (): RGB => [rng.int(256), rng.int(256), rng.int(256)];
-  const counts = meanCounts();
+  const counts = meanCounts(sceneGeometry(version).counts);
   for (const key of Object.keys(counts)) counts[key] *= rng.uniform(0.5, 1.5);
   const low = rng.uniform(1.1, 5);
   const horizon = rng.uniform(0.22, 0.46);
@@ -290,8 +257,27 @@ export function randomStyle(rng: RandomStream): DomainStyle {
   };
 }
 
-/** The style of image `index` of `domain` under `seed`. */
-export function styleFor(domain: Domain, seed: number, index: number): DomainStyle {
-  if (domain !== "randomized") return STYLES[domain];
-  return randomStyle(new RandomStream(seed).fork(`synthcity-style:${index}`));
+const VERSION_STYLES = new Map<string, DomainStyle>();
+
+/** `STYLES[domain]` (version 1's look) with scene version `version`'s counts and changes. */
+function versionStyle(domain: FixedDomain, version: number): DomainStyle {
+  const { counts, appearance } = sceneGeometry(version);
+  const changes = appearance[domain] ?? {};
+  const palette = STYLES[domain].palette.map((colour, c) => changes.palette?.[c] ?? colour);
+  return { ...STYLES[domain], ...changes.style, palette, counts: counts[domain] };
+}
+
+/** The style of image `index` of `domain` under `seed`, in scene version `version`. */
+export function styleFor(
+  domain: Domain,
+  seed: number,
+  index: number,
+  version = LATEST_SCENE_VERSION,
+): DomainStyle {
+  if (domain === "randomized") {
+    return randomStyle(new RandomStream(seed).fork(`synthcity-style:${index}`), version);
+  }
+  const key = `${domain}:${version}`;
+  if (!VERSION_STYLES.has(key)) VERSION_STYLES.set(key, versionStyle(domain, version));
+  return VERSION_STYLES.get(key)!;
 }

@@ -10,9 +10,11 @@ import { NUM_CLASSES } from "../labels.ts";
 import type { NamedExample, SegmentationDataset } from "../dataset.ts";
 import { type Domain, DOMAINS } from "./domains.ts";
 import { buildScene } from "./scene.ts";
+import { LATEST_SCENE_VERSION } from "./versions.ts";
 import { type Frame, renderScene } from "./render.ts";
 
 export { type Domain, DOMAINS, STYLES } from "./domains.ts";
+export { LATEST_SCENE_VERSION, SCENE_VERSIONS } from "./versions.ts";
 export type { Frame } from "./render.ts";
 
 /** Native SynthCity resolution (trained at half scale, 256×128). */
@@ -32,6 +34,8 @@ export interface SceneRequest {
   width?: number;
   /** Height (default 256). */
   height?: number;
+  /** Scene version (`versions.ts`; default the latest). */
+  version?: number;
 }
 
 function checkDomain(domain: string): asserts domain is Domain {
@@ -43,7 +47,7 @@ function checkDomain(domain: string): asserts domain is Domain {
 /** One image and its label. */
 export function generateScene(request: SceneRequest): Frame & { name: string } {
   checkDomain(request.domain);
-  const scene = buildScene(request.domain, request.seed, request.index);
+  const scene = buildScene(request.domain, request.seed, request.index, request.version);
   const frame = renderScene(
     scene,
     0,
@@ -61,9 +65,10 @@ export function generateSequence(
   frames: number,
   width = SYNTHCITY_WIDTH,
   height = SYNTHCITY_HEIGHT,
+  version = LATEST_SCENE_VERSION,
 ): Frame[] {
   checkDomain(domain);
-  const scene = buildScene(domain, seed, sequence);
+  const scene = buildScene(domain, seed, sequence, version);
   return Array.from({ length: frames }, (_, t) => renderScene(scene, t, width, height));
 }
 
@@ -79,6 +84,8 @@ export interface SynthCityOptions {
   width?: number;
   /** Image height. */
   height?: number;
+  /** Scene version (`versions.ts`; default the latest). */
+  version?: number;
 }
 
 /** SynthCity as an in-memory dataset (also the factory the data workers load by name). */
@@ -95,11 +102,13 @@ export function openSynthCity(options: SynthCityOptions): SegmentationDataset {
       index,
       width: options.width,
       height: options.height,
+      version: options.version,
     });
   return {
     kind: "synthcity",
     root: `synthcity:${options.domain}`,
-    split: `seed${seed}`,
+    // The version joins the split so caches keyed on (root, split) never mix versions.
+    split: `seed${seed}-v${options.version ?? LATEST_SCENE_VERSION}`,
     size: options.count,
     get(index: number): Promise<NamedExample> {
       const f = make(index);

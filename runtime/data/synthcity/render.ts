@@ -8,6 +8,7 @@ import { IGNORE_LABEL } from "../labels.ts";
 import { RandomStream } from "../../random.ts";
 import type { DomainStyle } from "./domains.ts";
 import type { Scene, SceneObject } from "./scene.ts";
+import type { SceneGeometry } from "./versions.ts";
 
 type RGB = readonly [number, number, number];
 
@@ -155,7 +156,7 @@ class Canvas {
 export function renderScene(scene: Scene, frame: number, width: number, height: number): Frame {
   const style = scene.style;
   const canvas = new Canvas(width, height, style, scene.textureSeed);
-  const focal = width * 0.75;
+  const focal = width * scene.geometry.focal;
   const cx = width / 2;
   const horizon = scene.horizon * height;
   const camZ = frame * scene.egoSpeed;
@@ -239,7 +240,9 @@ export function renderScene(scene: Scene, frame: number, width: number, height: 
   }))
     .filter((p) => p.z > 1.5)
     .sort((a, b) => b.z - a.z);
-  for (const { o, z, x } of placed) drawObject(canvas, o, x, z, project, focal, style);
+  for (const { o, z, x } of placed) {
+    drawObject(canvas, o, x, z, project, focal, style, scene.geometry);
+  }
 
   return finish(canvas, scene, frame);
 }
@@ -252,6 +255,7 @@ function drawObject(
   project: (x: number, y: number, z: number) => [number, number],
   focal: number,
   style: DomainStyle,
+  geometry: SceneGeometry,
 ): void {
   const px = (m: number) => (focal * m) / z; // metres → pixels at this depth
   const [sx, ground] = project(x, 0, z);
@@ -316,8 +320,26 @@ function drawObject(
   const bike = (classId: number, motor: boolean, colour: RGB) => {
     const r = px(motor ? 0.32 : 0.34);
     const gap = px(motor ? 0.75 : 0.55);
-    canvas.ellipse(sx - gap, ground - r, r, r, classId, z, wheel, motor ? 0 : 0.7);
-    canvas.ellipse(sx + gap, ground - r, r, r, classId, z, wheel, motor ? 0 : 0.7);
+    canvas.ellipse(
+      sx - gap,
+      ground - r,
+      r,
+      r,
+      classId,
+      z,
+      wheel,
+      motor ? 0 : geometry.bicycleWheelHole,
+    );
+    canvas.ellipse(
+      sx + gap,
+      ground - r,
+      r,
+      r,
+      classId,
+      z,
+      wheel,
+      motor ? 0 : geometry.bicycleWheelHole,
+    );
     if (motor) {
       canvas.rect(
         sx - gap * 0.8,
@@ -385,19 +407,20 @@ function drawObject(
     case "pole": {
       const h = 4.5 + 2 * s;
       canvas.rect(
-        sx - Math.max(px(0.08), 0.5),
+        sx - Math.max(px(geometry.poleHalfWidth), 0.5),
         ground - px(h),
-        sx + Math.max(px(0.08), 0.5),
+        sx + Math.max(px(geometry.poleHalfWidth), 0.5),
         ground,
         5,
         z,
         o.colour,
       );
       if (o.variant & 1) {
+        const head = geometry.signal;
         canvas.rect(
-          sx - px(0.18),
-          ground - px(h + 0.9),
-          sx + px(0.18),
+          sx - px(head.halfWidth),
+          ground - px(h + head.height),
+          sx + px(head.halfWidth),
           ground - px(h),
           6,
           z,
@@ -409,9 +432,9 @@ function drawObject(
         ) {
           canvas.ellipse(
             sx,
-            ground - px(h + 0.75 - 0.28 * k),
-            px(0.09),
-            px(0.09),
+            ground - px(h + head.lampTop - head.lampSpacing * k),
+            px(head.lampRadius),
+            px(head.lampRadius),
             6,
             z,
             lamp as RGB,
@@ -420,8 +443,19 @@ function drawObject(
       }
       if (o.variant & 2) {
         const y = ground - px(h * 0.7);
-        if (o.variant === 2) canvas.ellipse(sx, y, px(0.35), px(0.35), 7, z, o.accent);
-        else canvas.rect(sx - px(0.35), y - px(0.3), sx + px(0.35), y + px(0.3), 7, z, o.accent);
+        const { radius, halfWidth, halfHeight } = geometry.sign;
+        if (o.variant === 2) canvas.ellipse(sx, y, px(radius), px(radius), 7, z, o.accent);
+        else {
+          canvas.rect(
+            sx - px(halfWidth),
+            y - px(halfHeight),
+            sx + px(halfWidth),
+            y + px(halfHeight),
+            7,
+            z,
+            o.accent,
+          );
+        }
       }
       return;
     }

@@ -8,6 +8,7 @@
  */
 import { RandomStream } from "../../random.ts";
 import { type Domain, type DomainStyle, styleFor } from "./domains.ts";
+import { LATEST_SCENE_VERSION, type SceneGeometry, sceneGeometry } from "./versions.ts";
 
 type RGB = readonly [number, number, number];
 
@@ -73,6 +74,8 @@ export interface Scene {
   domain: Domain;
   /** The style it is drawn in (its domain's, or its own in the `randomized` domain). */
   style: DomainStyle;
+  /** Camera and object geometry of its scene version. */
+  geometry: SceneGeometry;
   /** Camera height (m). */
   cameraHeight: number;
   /** Horizon row as a fraction of the image height. */
@@ -106,15 +109,22 @@ function vary(rng: RandomStream, colour: RGB, spread: number): RGB {
   return colour.map((c) => Math.max(0, Math.min(255, c + rng.normal(0, spread)))) as unknown as RGB;
 }
 
-/** Builds the world of scene `index` of `domain` under `seed`. */
-export function buildScene(domain: Domain, seed: number, index: number): Scene {
-  const style = styleFor(domain, seed, index);
+/** Builds the world of scene `index` of `domain` under `seed`, in scene version `version`. */
+export function buildScene(
+  domain: Domain,
+  seed: number,
+  index: number,
+  version = LATEST_SCENE_VERSION,
+): Scene {
+  const geometry = sceneGeometry(version);
+  const style = styleFor(domain, seed, index, version);
   const rng = new RandomStream(seed).fork(`synthcity:${domain}:${index}`);
   const roadHalf = rng.uniform(3.2, 6.5);
   const sidewalk = rng.uniform(1.8, 3.5);
   const scene: Scene = {
     domain,
     style,
+    geometry,
     cameraHeight: rng.uniform(...style.cameraHeight),
     horizon: rng.uniform(...style.horizon),
     roadHalf,
@@ -212,7 +222,9 @@ export function buildScene(domain: Domain, seed: number, index: number): Scene {
       variant: 0,
       ...extra,
     });
-  const depth = () => 4 + 200 * rng.next() ** 1.6; // more objects near than far, some only pixels wide
+  // More objects near than far; how near is the scene version's (`versions.ts`).
+  const { near, range, power } = geometry.depth;
+  const depth = () => near + range * rng.next() ** power;
   const lane = () => (rng.bernoulli(0.5) ? -1 : 1) * roadHalf * rng.uniform(0.25, 0.75);
   const onSidewalk = () =>
     (rng.bernoulli(0.5) ? -1 : 1) * (roadHalf + sidewalk * rng.uniform(0.2, 0.8));
