@@ -114,7 +114,7 @@ Deno.test("plan lists networks, shared passes, terms, groups and the kernel chec
   assert.match(result.stdout, /student {2}mit_nano \+ daformer head \(16 channels, 19 classes\)/);
   assert.match(result.stdout, /student@source +training mode, 1 × 64×64; read by ce/);
   assert.match(result.stdout, /target +synthCity real .*: read by no term, not loaded/);
-  assert.match(result.stdout, /head +lr 0\.006 \(×10\), decay 0\.01 \(×1\)/);
+  assert.match(result.stdout, /head +lr 0\.02 \(×10\), decay 0\.01 \(×1\)/);
   assert.match(result.stdout, /kernels: 'wasm' has all \d+ kernels and the \d+ gradients/);
 });
 

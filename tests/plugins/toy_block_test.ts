@@ -37,7 +37,7 @@ Deno.test("a block defined in the test folder compiles, plans and shares the stu
   assert.match(plan, /toy +toyProjection × 0\.5; reads student@source\.embedding/);
   assert.match(
     plan,
-    /toy_projection +lr 0\.006 \(×10\), decay 0 \(×0\): 2 tensors, 136 parameters/,
+    /toy_projection +lr 0\.02 \(×10\), decay 0 \(×0\): 2 tensors, 136 parameters/,
   );
 });
 

@@ -140,7 +140,9 @@ export function buildScene(
 
   for (const side of [-1, 1]) {
     const edge = roadHalf + sidewalk;
-    const grass = !absent.has(9) && rng.bernoulli(0.45) ? rng.uniform(1.5, 5) : 0;
+    const grass = !absent.has(9) && rng.bernoulli(geometry.grass.probability)
+      ? rng.uniform(...geometry.grass.width)
+      : 0;
     if (grass > 0) {
       scene.blocks.push({
         classId: 9,
@@ -178,7 +180,7 @@ export function buildScene(
           x: frontX,
           z0: z,
           z1: z + length * rng.uniform(0.3, 1),
-          height: rng.uniform(0.8, 2.2),
+          height: rng.uniform(...geometry.wallHeight),
           colour: colour(3),
           windows: 0,
         });
@@ -189,7 +191,7 @@ export function buildScene(
           x: frontX,
           z0: z,
           z1: z + length * rng.uniform(0.3, 1),
-          height: rng.uniform(0.9, 1.8),
+          height: rng.uniform(...geometry.fenceHeight),
           colour: colour(4),
           windows: 0,
         });

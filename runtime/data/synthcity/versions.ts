@@ -6,11 +6,12 @@
  *   256×128 most people, riders, bicycles, poles and signals were one or two pixels wide; even a
  *   model trained on the target's own labels left 11 of 19 classes at 0 IoU.
  * - Version 2 (the default): Cityscapes' camera (focal length 1.1 × width), objects within 53 m,
- *   street furniture of real sizes (24 cm poles, 0.6 × 1.5 m signal heads, 0.9 m signs) and the small
+ *   street furniture of real sizes (30 cm poles, 0.6 × 1.5 m signal heads, 0.9 m signs) and the small
  *   classes two to three times as frequent as in Cityscapes (`docs/benchmark.md` says why).
  *
  * An experiment names its version (`synthCity({ version })`), so the version is part of its hash:
- * a run on one version is never resumed or tabulated as a run on the other.
+ * a run on one version is never resumed or tabulated as a run on the other. The hash does not
+ * cover this file, so a released version never changes: a new geometry is a new version.
  *
  * @module
  */
@@ -37,6 +38,12 @@ export interface SceneGeometry {
   depth: { near: number; range: number; power: number };
   /** Half the width of a pole (m). */
   poleHalfWidth: number;
+  /** Grass verge beside the sidewalk: the chance a side has one, and its width range (m). */
+  grass: { probability: number; width: [number, number] };
+  /** Height ranges (m) of the walls and of the fences in front of buildings. */
+  wallHeight: [number, number];
+  /** Fence heights (m). */
+  fenceHeight: [number, number];
   /** Traffic-light head: half-width, height, lamp radius, lamp spacing, top lamp's height (m). */
   signal: {
     halfWidth: number;
@@ -78,6 +85,9 @@ export const SCENE_VERSIONS: Readonly<Record<number, SceneGeometry>> = {
     focal: 0.75,
     depth: { near: 4, range: 200, power: 1.6 },
     poleHalfWidth: 0.08,
+    grass: { probability: 0.45, width: [1.5, 5] },
+    wallHeight: [0.8, 2.2],
+    fenceHeight: [0.9, 1.8],
     signal: { halfWidth: 0.18, height: 0.9, lampRadius: 0.09, lampSpacing: 0.28, lampTop: 0.75 },
     sign: { radius: 0.35, halfWidth: 0.35, halfHeight: 0.3 },
     bicycleWheelHole: 0.7,
@@ -122,10 +132,15 @@ export const SCENE_VERSIONS: Readonly<Record<number, SceneGeometry>> = {
     // Half of all objects within ~25 m, none beyond 53 m: the near street, where a person is
     // still 10 pixels tall at 256×128.
     depth: { near: 3, range: 50, power: 1.2 },
-    poleHalfWidth: 0.12,
+    poleHalfWidth: 0.15,
+    // Verges, walls and fences stand behind the sidewalk's crowd: wider and taller than in
+    // version 1, so that they are not hidden entirely.
+    grass: { probability: 0.75, width: [2, 6] },
+    wallHeight: [1, 2.6],
+    fenceHeight: [1.1, 2.2],
     signal: { halfWidth: 0.3, height: 1.5, lampRadius: 0.15, lampSpacing: 0.48, lampTop: 1.25 },
     sign: { radius: 0.45, halfWidth: 0.45, halfHeight: 0.4 },
-    bicycleWheelHole: 0.5,
+    bicycleWheelHole: 0.35,
     counts: {
       // GTA5-like long tail: train, motorcycle, rider and bicycle stay rare (RCS has work to do).
       game: {
