@@ -12,7 +12,7 @@ import { writePredictionStrip } from "../eval/colourise.ts";
 import type { Program } from "../compile/program.ts";
 import type { EvalResult, EvalSet } from "../eval/evaluate.ts";
 import { type MetricsRecord, readMetrics } from "./metrics_log.ts";
-import { lineChart, type Series } from "./svg.ts";
+import { type ChartOptions, lineChart, type Series } from "./svg.ts";
 
 /** What the report is made from. */
 export interface ReportInput {
@@ -86,45 +86,28 @@ export async function writeReport(input: ReportInput): Promise<string> {
         Object.entries(r.iou).map(([k, v]) => [k, v === null ? null : 100 * v]),
       ),
   );
-  await writeFileAtomic(
-    join(runDir, "plots", "loss.svg"),
-    lineChart({
-      title: "Training loss",
-      xLabel: "iteration",
-      yLabel: "loss",
-      series: losses,
-      logY: true,
-    }),
-  );
-  await writeFileAtomic(
-    join(runDir, "plots", "miou.svg"),
-    lineChart({
+  const xLabel = "iteration";
+  const charts: Record<string, ChartOptions> = {
+    loss: { title: "Training loss", xLabel, yLabel: "loss", series: losses, logY: true },
+    miou: {
       title: `mIoU (${program.evaluation.settings.protocol} classes)`,
-      xLabel: "iteration",
+      xLabel,
       yLabel: "mIoU (%)",
       series: mIoU,
       yMin: 0,
-    }),
-  );
-  await writeFileAtomic(
-    join(runDir, "plots", "class_iou.svg"),
-    lineChart({
+    },
+    class_iou: {
       title: "Target IoU per class",
-      xLabel: "iteration",
+      xLabel,
       yLabel: "IoU (%)",
       series: classIoU,
       yMin: 0,
-    }),
-  );
-  await writeFileAtomic(
-    join(runDir, "plots", "lr.svg"),
-    lineChart({
-      title: "Learning rate (base group)",
-      xLabel: "iteration",
-      yLabel: "lr",
-      series: rates,
-    }),
-  );
+    },
+    lr: { title: "Learning rate (base group)", xLabel, yLabel: "lr", series: rates },
+  };
+  for (const [name, chart] of Object.entries(charts)) {
+    await writeFileAtomic(join(runDir, "plots", `${name}.svg`), lineChart(chart));
+  }
 
   const pictures: string[] = [];
   const target = input.evalSets.find((s) => s.role === "targetVal");

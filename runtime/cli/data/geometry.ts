@@ -11,7 +11,8 @@
 import { parseArgs } from "node:util";
 import { CLASS_NAMES } from "../../data/labels.ts";
 import { type ClassGeometry, classGeometry } from "../../data/synthcity/geometry_stats.ts";
-import { LATEST_SCENE_VERSION, SCENE_VERSIONS } from "../../data/synthcity/mod.ts";
+import { LATEST_SCENE_VERSION, SCENE_VERSIONS, STYLES } from "../../data/synthcity/mod.ts";
+import type { FixedDomain } from "../../data/synthcity/domains.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 
 const USAGE = "usage: deno task data geometry [--count N] [--update FILE]";
@@ -29,10 +30,10 @@ function table(header: string[], rows: string[][]): string {
 
 /** The markdown of both tables over `count` images per domain and version. */
 export function geometryTables(count: number): string {
-  const domains = ["game", "real", "synthia"] as const;
+  const domains = Object.keys(STYLES) as FixedDomain[];
   const latest = Object.fromEntries(
     domains.map((domain) => [domain, classGeometry({ domain, count, seed: 0, ...SIZE })]),
-  ) as Record<(typeof domains)[number], ClassGeometry[]>;
+  ) as Record<FixedDomain, ClassGeometry[]>;
   const versions = Object.keys(SCENE_VERSIONS).map(Number);
   const real = versions.map((version) =>
     classGeometry({ domain: "real", count, seed: 1, version, ...SIZE })
