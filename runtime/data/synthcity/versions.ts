@@ -25,7 +25,7 @@ type RGB = readonly [number, number, number];
 /** How a version changes a fixed domain's look: some style fields, some classes' base colours. */
 export interface StyleChanges {
   /** Style fields replaced. */
-  style?: Partial<Pick<DomainStyle, "saturation" | "haze" | "gamma">>;
+  style?: Partial<Pick<DomainStyle, "saturation" | "haze" | "gamma" | "texture">>;
   /** Base colours replaced, by trainId. */
   palette?: Readonly<Record<number, RGB>>;
 }
