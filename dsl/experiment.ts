@@ -17,6 +17,7 @@ import type {
   MixingBlock,
   ModelBlock,
   OptimizerBlock,
+  ResolutionBlock,
   RunBlock,
   SamplerBlock,
   ScheduleBlock,
@@ -50,6 +51,8 @@ export interface DataSection {
 export interface Experiment {
   /** The network trained (the student). */
   readonly model: ModelBlock;
+  /** How the model sees more than one resolution (HRDA's context and detail crops), if it does. */
+  readonly resolution?: ResolutionBlock;
   /** Datasets and batching. */
   readonly data: DataSection;
   /** Named loss terms; the training loss is Σ weight × term. */
@@ -72,6 +75,8 @@ export interface Experiment {
 export interface ExperimentSpec {
   /** The network. */
   model: ModelBlock;
+  /** Multi-resolution training and inference (none by default). */
+  resolution?: ResolutionBlock;
   /** Datasets; batching defaults to its family's default block (batch 2, one worker). */
   data: Omit<DataSection, "loader"> & { readonly loader?: LoaderBlock };
   /** Named loss terms. */
@@ -105,6 +110,8 @@ export type FieldsPatch<B> = {
 export interface ExperimentPatch {
   /** Model changes. */
   readonly model?: BlockPatch<ModelBlock>;
+  /** Multi-resolution changes; `off` removes it. */
+  readonly resolution?: BlockPatch<ResolutionBlock> | Off;
   /** Data changes, key by key; `off` removes `sourceVal` or `sampling`. */
   readonly data?: {
     readonly source?: BlockPatch<DatasetBlock>;

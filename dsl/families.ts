@@ -31,6 +31,9 @@ export interface EncoderBlocks {}
 /** Decoders (`model.decoder`). */
 // deno-lint-ignore no-empty-interface
 export interface DecoderBlocks {}
+/** Multi-resolution training and inference of the model (`resolution`). */
+// deno-lint-ignore no-empty-interface
+export interface ResolutionBlocks {}
 /** Datasets (`data.source`, `data.target`, `data.targetVal`, `data.sourceVal`). */
 // deno-lint-ignore no-empty-interface
 export interface DatasetBlocks {}
@@ -68,6 +71,8 @@ export type ModelBlock = ModelBlocks[keyof ModelBlocks];
 export type EncoderBlock = EncoderBlocks[keyof EncoderBlocks];
 /** Decoder blocks. */
 export type DecoderBlock = DecoderBlocks[keyof DecoderBlocks];
+/** Resolution blocks. */
+export type ResolutionBlock = ResolutionBlocks[keyof ResolutionBlocks];
 /** Dataset blocks. */
 export type DatasetBlock = DatasetBlocks[keyof DatasetBlocks];
 /** Loader blocks. */

@@ -19,6 +19,7 @@ export interface Place {
 /** The top-level sections that hold one block, in canonical order. */
 export const SECTION_PLACES: Readonly<Record<string, Place>> = {
   model: { family: "model", optional: false },
+  resolution: { family: "resolution", optional: true },
   teacher: { family: "teacher", optional: true },
   mixing: { family: "mixing", optional: true },
   optimizer: { family: "optimizer", optional: false },

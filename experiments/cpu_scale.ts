@@ -39,3 +39,20 @@ export const cpuScale: ExperimentPatch = {
   evaluation: { every: 200, pictures: 4 },
   run: { iterations: 600, logEvery: 10, checkpointEvery: 100 },
 };
+
+/** HRDA's training images: twice the resolution, crops of twice the side (`cpuHighResolution`). */
+export const cpuHighResolutionTrainImages = { scale: [512, 256], crop: [256, 256] } as const;
+
+/**
+ * The benchmark at twice the resolution, for methods whose point is resolution (HRDA): 512×256
+ * images and 256² crops, as HRDA trains on full-resolution Cityscapes (2048×1024, 1024² crops)
+ * where DAFormer used half (1024×512, 512² crops). Evaluated at 512×256.
+ */
+export const cpuHighResolution: ExperimentPatch = {
+  data: {
+    source: cpuHighResolutionTrainImages,
+    target: cpuHighResolutionTrainImages,
+    targetVal: { scale: [512, 256] },
+    sourceVal: { scale: [512, 256] },
+  },
+};

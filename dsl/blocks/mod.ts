@@ -11,6 +11,7 @@ export * from "./mit.ts";
 export * from "./daformer_head.ts";
 export * from "./segformer_head.ts";
 export * from "./segmentor.ts";
+export * from "./multi_resolution.ts";
 // Data: datasets, batching, sampling.
 export * from "./synth_city.ts";
 export * from "./gta5.ts";

@@ -1,12 +1,15 @@
 /**
  * The cross-entropy term's runtime module: the student's logits on the view the block names
  * (`source`, or the pseudo-labelled `target` / `mixed` views self-training provides) against
- * that view's labels and weights, as mmseg computes it (`runtime/losses/cross_entropy.ts`).
+ * that view's labels and weights, as mmseg computes it (`runtime/losses/cross_entropy.ts`); for
+ * a model whose pass reports several weighted predictions (HRDA's fused and detail ones), their
+ * weighted sum.
  *
  * @module
  */
 import type { Block, CrossEntropyParams } from "../../dsl/mod.ts";
-import { crossEntropy } from "../losses/cross_entropy.ts";
+import { weightedCrossEntropy } from "../losses/cross_entropy.ts";
+import { supervisedParts } from "../nn/segmentor.ts";
 import { CROSS_ENTROPY_KERNELS } from "../compile/kernels.ts";
 import { registerBlockModule } from "./registry.ts";
 import { passId } from "./types.ts";
@@ -24,7 +27,8 @@ registerBlockModule<Block<"crossEntropy", CrossEntropyParams>>({
       reads: [`${passId(pass)}.logits`, `${block.on}.labels`],
       compute(context) {
         const { label, weight } = context.view(block.on);
-        return crossEntropy(context.pass(pass).logits!, label!, {
+        // A multi-resolution model trains more than its logits (HRDA's detail crop).
+        return weightedCrossEntropy(supervisedParts(context.pass(pass)), label!, {
           ignoreIndex: block.ignoreIndex,
           weight,
         });

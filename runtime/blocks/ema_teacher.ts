@@ -12,8 +12,13 @@ import { updateEmaTeacher } from "../strategies/ema_teacher.ts";
 import { pseudoLabels } from "../strategies/pseudo_label.ts";
 import { SELF_TRAINING_KERNELS } from "../compile/kernels.ts";
 import { registerBlockModule } from "./registry.ts";
-import { countParams, segmentorArchitecture, type SegmentorNetwork } from "./model.ts";
-import { countFlops } from "../nn/segmentor.ts";
+import {
+  architectureFlops,
+  countParams,
+  passOf,
+  segmentorArchitecture,
+  type SegmentorNetwork,
+} from "./model.ts";
 
 /** The per-step metric: the mean pseudo-label confidence weight q. */
 const CONFIDENCE = "pseudo-confidence";
@@ -34,7 +39,7 @@ registerBlockModule<Block<"emaTeacher", EmaTeacherParams>>({
         Promise.resolve(
           (context.networks.get("student") as SegmentorNetwork).replicate("teacher", context.seed),
         ),
-      flops: (input) => countFlops(architecture.spec, architecture.options, input),
+      flops: (input) => architectureFlops(architecture, input, passOf(input)),
     });
     builder.addHook({
       by: place.path,

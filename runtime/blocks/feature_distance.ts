@@ -12,13 +12,13 @@ import { featureDistance, featureDistanceMask } from "../losses/feature_distance
 import { FEATURE_DISTANCE_KERNELS } from "../compile/kernels.ts";
 import { registerBlockModule } from "./registry.ts";
 import {
+  architectureFlops,
   countParams,
   loadPretrainedEncoder,
   segmentorArchitecture,
   type SegmentorNetwork,
 } from "./model.ts";
 import { passId } from "./types.ts";
-import { countFlops } from "../nn/segmentor.ts";
 
 registerBlockModule<Block<"featureDistance", FeatureDistanceParams>>({
   kind: "featureDistance",
@@ -45,14 +45,15 @@ registerBlockModule<Block<"featureDistance", FeatureDistanceParams>>({
             throw error;
           }
         }
-        // Only the encoder runs: its stage outputs are the features the distance reads.
+        // Only the encoder runs, on what the student's encoder sees (HRDA: the context crop,
+        // §4), so its stage outputs match the student's features the distance reads.
         return {
           params: copy.params,
-          forward: (image, mode) => ({ features: copy.model.encode(image, mode) }),
+          forward: (image, mode) => ({ features: copy.encode(image, mode) }),
         };
       },
       // Counted with a head: an upper bound of the encoder-only pass.
-      flops: (input) => countFlops(architecture.spec, architecture.options, input),
+      flops: (input) => architectureFlops(architecture, input, "encode"),
     });
     const studentPass = { network: "student", view: "source", training: true };
     const frozenPass = { network: "frozen", view: "source", training: false };

@@ -5,6 +5,7 @@
  * @module
  */
 import "./model.ts";
+import "./multi_resolution.ts";
 import "./datasets.ts";
 import "./cross_entropy.ts";
 import "./feature_distance.ts";

@@ -15,9 +15,12 @@ import type {
 } from "../../dsl/mod.ts";
 import type { AnyBlock, Block } from "../../dsl/mod.ts";
 import { RandomStream } from "../random.ts";
+import type { tf } from "../tf.ts";
+import type { ForwardMode } from "../nn/layers.ts";
 import {
   countFlops,
   createSegmentor,
+  headConfig,
   type ModelSpec,
   type Segmentor,
   type SegmentorOptions,
@@ -27,7 +30,16 @@ import { formatLoadReport, loadTorchWeights } from "../io/torch_weights.ts";
 import { SEGMENTOR_KERNELS } from "../compile/kernels.ts";
 import type { ParamStore } from "../nn/params.ts";
 import { blockModule, registerBlockModule } from "./registry.ts";
-import type { BuildContext, ModelPart, Network, ProgramBuilder } from "./types.ts";
+import type {
+  BuildContext,
+  FlopsInput,
+  ModelPart,
+  Network,
+  ProgramBuilder,
+  ResolutionWrapper,
+  WrappedPass,
+  WrappedSegmentor,
+} from "./types.ts";
 
 /** A built segmentor as a program network, able to make fresh copies of its architecture. */
 export interface SegmentorNetwork extends Network {
@@ -37,6 +49,8 @@ export interface SegmentorNetwork extends Network {
   readonly architecture: SegmentorArchitecture;
   /** A new network of the same architecture, initialised from `init:<name>` of `seed`. */
   replicate(name: string, seed: number): SegmentorNetwork;
+  /** The encoder features its forward pass reports (HRDA: of the context crop). */
+  encode(image: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D[];
 }
 
 /** What a segmentor is built from. */
@@ -47,6 +61,8 @@ export interface SegmentorArchitecture {
   options: SegmentorOptions;
   /** Encoder weights to load before training ("" = none). */
   pretrained: string;
+  /** The experiment's resolution block's wrapper (HRDA), if it has one. */
+  resolution?: ResolutionWrapper;
 }
 
 /** The architecture of an experiment's model block (through its parts' modules). */
@@ -61,11 +77,49 @@ export function segmentorArchitecture(experiment: Experiment): SegmentorArchitec
   };
   const encoder = part(model.encoder, "model.encoder");
   const decoder = part(model.decoder, "model.decoder");
+  const resolution = resolutionWrapper(experiment);
   return {
     spec: { encoder: encoder.encoder!, decoder: decoder.decoder! },
-    options: { numClasses: model.numClasses, ...decoder.options, ...encoder.options },
+    options: {
+      numClasses: model.numClasses,
+      ...decoder.options,
+      ...encoder.options,
+      ...(resolution === undefined ? {} : { headPrefix: resolution.headPrefix }),
+    },
     pretrained: encoder.pretrained ?? "",
+    resolution,
   };
+}
+
+function resolutionWrapper(experiment: Experiment): ResolutionWrapper | undefined {
+  const block = experiment.resolution as AnyBlock | undefined;
+  if (block === undefined) return undefined;
+  const module = blockModule(block.kind, "resolution");
+  if (module.resolution === undefined) {
+    throw new Error(`resolution: '${block.kind}' does not say how it wraps the segmentor`);
+  }
+  return module.resolution(block, experiment);
+}
+
+/**
+ * FLOPs of one pass of the architecture over `batch` images of `height × width` (`encode`: the
+ * encoder, counted with a head as an upper bound).
+ */
+export function architectureFlops(
+  architecture: SegmentorArchitecture,
+  input: { batch: number; height: number; width: number },
+  pass: WrappedPass,
+): number {
+  const { spec, options, resolution } = architecture;
+  const base = (batch: number, height: number, width: number) =>
+    countFlops(spec, options, { batch, height, width });
+  if (resolution === undefined) return base(input.batch, input.height, input.width);
+  return resolution.flops(base, headConfig(spec, options), input, pass);
+}
+
+/** The pass a program's FLOP count asks for: training or evaluation mode. */
+export function passOf(input: FlopsInput): WrappedPass {
+  return input.training ? "train" : "eval";
 }
 
 /** Wraps a segmentor as a program network. */
@@ -74,16 +128,18 @@ export function segmentorNetwork(
   name: string,
   seed: number,
 ): SegmentorNetwork {
-  const model = createSegmentor(architecture.spec, {
-    ...architecture.options,
-    seed: new RandomStream(seed).fork(`init:${name}`),
-  });
+  const init = new RandomStream(seed).fork(`init:${name}`);
+  const model = createSegmentor(architecture.spec, { ...architecture.options, seed: init });
+  const wrapped: WrappedSegmentor = architecture.resolution?.wrap(model, init) ?? model;
   return {
     model,
     architecture,
     params: model.params,
-    forward: (image, mode) => model.forward(image, mode),
-    predict: (image) => model.predict(image),
+    forward: (image, mode) => wrapped.forward(image, mode),
+    predict: (image, output) => wrapped.predict(image, output),
+    outputs: wrapped.outputs,
+    maps: wrapped.maps,
+    encode: (image, mode) => wrapped.encode(image, mode),
     replicate: (other, s) => segmentorNetwork(architecture, other, s),
   };
 }
@@ -184,7 +240,7 @@ registerBlockModule<Block<"segmentor", SegmentorParams>>({
         }
         return network;
       },
-      flops: (input) => countFlops(spec, options, input),
+      flops: (input) => architectureFlops(architecture, input, passOf(input)),
     });
     builder.addKernels(SEGMENTOR_KERNELS);
   },

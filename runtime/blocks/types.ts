@@ -14,7 +14,8 @@ import type { AnyBlock, Experiment } from "../../dsl/mod.ts";
 import type { RandomStream } from "../random.ts";
 import type { ParamStore } from "../nn/params.ts";
 import type { ForwardMode } from "../nn/layers.ts";
-import type { ModelOutputs } from "../nn/segmentor.ts";
+import type { ModelOutputs, Segmentor } from "../nn/segmentor.ts";
+import type { HeadConfig } from "../nn/heads.ts";
 import type { KernelUse } from "../compile/kernels.ts";
 import type { ParamRule } from "../optim/param_groups.ts";
 import type { PipelineSpec } from "../data/transforms/pipeline.ts";
@@ -62,10 +63,21 @@ export interface Network {
   /** Runs it on normalised NHWC images, returning its named outputs. */
   forward?(image: tf.Tensor4D, mode: ForwardMode): ModelOutputs;
   /**
-   * Inference logits at stride 4 (whole image here; a multi-resolution model slides windows):
-   * what evaluation and, where a module wants it, pseudo-labelling call.
+   * Inference logits at stride 4 (whole image here), or at the input's resolution where a
+   * multi-resolution model averages full-resolution windows: what evaluation calls (it resizes
+   * them to the label's size).
    */
-  predict?(image: tf.Tensor4D): tf.Tensor4D;
+  predict?(image: tf.Tensor4D, output?: string): tf.Tensor4D;
+  /**
+   * The predictions `predict` can return by name, the default first, where it has more than one
+   * (HRDA: `fused`, `lr`, `hr`, as the reference's `--hrda-out`).
+   */
+  readonly outputs?: readonly string[];
+  /**
+   * Per-pixel maps in [0, 1] a report draws beside the prediction, by name, one channel each, at
+   * the input's resolution or a stride of it (HRDA: the scale attention).
+   */
+  maps?(image: tf.Tensor4D): Record<string, tf.Tensor4D>;
 }
 
 /** What building a network may use. */
@@ -98,8 +110,61 @@ export interface NetworkPlan {
   facts?: Readonly<Record<string, unknown>>;
   /** Builds it (after the networks before it in the program). */
   build(context: BuildContext): Promise<Network>;
-  /** FLOPs of one forward pass over `batch` images of `height × width` (0 when unknown). */
-  flops?(input: { batch: number; height: number; width: number }): number;
+  /**
+   * FLOPs of one forward pass over `batch` images of `height × width` in training mode or not
+   * (0 when unknown): a multi-resolution network's passes differ by mode.
+   */
+  flops?(input: FlopsInput): number;
+}
+
+/** What a FLOP count is for: `batch` images of `height × width`, in training mode or not. */
+export interface FlopsInput {
+  /** Images. */
+  batch: number;
+  /** Their height. */
+  height: number;
+  /** Their width. */
+  width: number;
+  /** Training-mode pass (else an evaluation-mode one). */
+  training: boolean;
+}
+
+/** A segmentor's forward, inference and encoder, as a wrapper makes them. */
+export interface WrappedSegmentor {
+  /** The network's forward pass. */
+  forward(image: tf.Tensor4D, mode: ForwardMode): ModelOutputs;
+  /** Inference logits (stride 4, or full resolution when the wrapper averages windows there). */
+  predict(image: tf.Tensor4D, output?: string): tf.Tensor4D;
+  /** The named predictions `predict` returns, the default first (see {@linkcode Network}). */
+  readonly outputs?: readonly string[];
+  /** Per-pixel maps a report draws (see {@linkcode Network}). */
+  maps?(image: tf.Tensor4D): Record<string, tf.Tensor4D>;
+  /** The encoder features the network's forward reports (a frozen copy compares them). */
+  encode(image: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D[];
+}
+
+/** Which pass of a wrapped segmentor a FLOP count is for. */
+export type WrappedPass = "train" | "eval" | "predict" | "encode";
+
+/**
+ * How a resolution block (HRDA's multi-resolution) changes the segmentor: its parameter names,
+ * its forward pass and inference, and their cost. The student, the teacher and every copy of the
+ * student's architecture are wrapped alike.
+ */
+export interface ResolutionWrapper {
+  /** The decode head's parameter-name prefix under the wrapper (`decode_head.head`). */
+  readonly headPrefix: string;
+  /** Adds the wrapper's parameters to `model` (initialised from `rng`) and wraps it. */
+  wrap(model: Segmentor, rng: RandomStream): WrappedSegmentor;
+  /** FLOPs of a pass, given those of the plain segmentor and its head's shape. */
+  flops(
+    base: (batch: number, height: number, width: number) => number,
+    head: HeadConfig,
+    input: { batch: number; height: number; width: number },
+    pass: WrappedPass,
+  ): number;
+  /** Its `plan` phrase, after the model's line. */
+  describe: string;
 }
 
 /** What a step's derived views, hooks and losses may read. */
@@ -277,6 +342,8 @@ export interface BlockModule<B extends AnyBlock = AnyBlock> {
   dataset?(block: B, path: string): DatasetFacts;
   /** For encoder and decoder blocks: their part of the segmentor's spec and options. */
   modelPart?(block: B): ModelPart;
+  /** For resolution blocks: how they wrap the segmentor of `experiment`. */
+  resolution?(block: B, experiment: Experiment): ResolutionWrapper;
 }
 
 /** What an encoder or decoder block contributes to a segmentor. */

@@ -1,8 +1,10 @@
 /**
- * `deno task eval RUN_DIR|CHECKPOINT [--backend B] [--threads N] [--json FILE]`: evaluates a checkpoint (the
- * newest of a run directory, or a given file) on the validation sets of the experiment stored in
- * it, and prints the per-class IoU table. The checkpoint carries its canonical experiment, so it
- * needs no experiment file.
+ * `deno task eval RUN_DIR|CHECKPOINT [--backend B] [--threads N] [--json FILE] [--hrda-out O]`:
+ * evaluates a checkpoint (the newest of a run directory, or a given file) on the validation sets
+ * of the experiment stored in it, and prints the per-class IoU table. The checkpoint carries its
+ * canonical experiment, so it needs no experiment file. `--hrda-out lr|hr|fused` evaluates one of
+ * a multi-resolution model's predictions, as the HRDA reference's `tools/test.py --hrda-out`: the
+ * context alone (attention 0), the detail windows alone (attention 1), or the fused default.
  *
  * @module
  */
@@ -55,12 +57,17 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: takeStrictLabelsFlag(args),
     allowPositionals: true,
-    options: { backend: { type: "string" }, json: { type: "string" }, threads: { type: "string" } },
+    options: {
+      backend: { type: "string" },
+      json: { type: "string" },
+      threads: { type: "string" },
+      "hrda-out": { type: "string" },
+    },
   });
   if (positionals.length !== 1) {
     throw new UsageError(
       "usage: deno task eval RUN_DIR|CHECKPOINT [--backend B] [--threads N] [--json FILE] " +
-        "[--strict-labels]",
+        "[--hrda-out lr|hr|fused] [--strict-labels]",
     );
   }
   // A run directory outside the project (a cluster's scratch) is added to the read scope, the
@@ -87,6 +94,16 @@ export async function main(args: string[]): Promise<number> {
   // The checkpoint holds every weight: the initial encoder weights are not read.
   const networks = await buildNetworks(program, undefined, false);
   const model = networks.get("student")!;
+  const output = values["hrda-out"];
+  if (output !== undefined && !model.outputs?.includes(output)) {
+    disposeNetworks(networks);
+    throw new UsageError(
+      model.outputs === undefined
+        ? `--hrda-out ${output}: this run's model has one prediction only; the flag chooses ` +
+          `among a multi-resolution (HRDA) model's predictions.`
+        : `--hrda-out ${output}: this model predicts ${model.outputs.join(", ")}.`,
+    );
+  }
   restoreParams(checkpoint, model.params);
   const results: Record<string, EvalResult> = {};
   for (const plan of program.evaluation.sets) {
@@ -95,9 +112,11 @@ export async function main(args: string[]): Promise<number> {
       protocol: program.evaluation.settings.protocol,
       pictures: 0,
       numClasses: program.experiment.model.numClasses,
+      output,
     });
   }
-  console.log(`${path} (iteration ${checkpoint.iteration}, backend ${program.backend})\n`);
+  const which = output === undefined ? "" : `, prediction ${output}`;
+  console.log(`${path} (iteration ${checkpoint.iteration}, backend ${program.backend}${which})\n`);
   console.log(iouTable(results));
   if (values.json !== undefined) {
     const summary = Object.fromEntries(
@@ -106,7 +125,7 @@ export async function main(args: string[]): Promise<number> {
     await writeFileAtomic(
       values.json,
       JSON.stringify(
-        { checkpoint: path, iteration: checkpoint.iteration, results: summary },
+        { checkpoint: path, iteration: checkpoint.iteration, output, results: summary },
         null,
         2,
       ) +

@@ -12,6 +12,7 @@
  */
 import type { AnyBlock, Experiment, PipelineParams } from "../../dsl/mod.ts";
 import { experimentHash } from "../../dsl/mod.ts";
+import { SECTION_PLACES } from "../../dsl/sections.ts";
 import type { BackendName } from "../backend/mod.ts";
 import type { AdamWOptions } from "../optim/adamw.ts";
 import type { ParamRule } from "../optim/param_groups.ts";
@@ -181,9 +182,12 @@ function placedBlocks(x: Experiment): [AnyBlock, Place][] {
   for (const [name, block] of Object.entries(x.losses)) {
     placed.push([block, { path: `losses.${name}`, term: name }]);
   }
-  const optional = x as unknown as Record<string, AnyBlock | undefined>;
-  for (const section of ["teacher", "mixing"]) {
-    if (optional[section] !== undefined) placed.push([optional[section]!, { path: section }]);
+  // Optional sections (teacher, mixing, resolution, ...) in their canonical order.
+  const sections = x as unknown as Record<string, AnyBlock | undefined>;
+  for (const [section, place] of Object.entries(SECTION_PLACES)) {
+    if (place.optional && sections[section] !== undefined) {
+      placed.push([sections[section]!, { path: section }]);
+    }
   }
   if (x.data.sampling !== undefined) placed.push([x.data.sampling, { path: "data.sampling" }]);
   return placed;
@@ -320,7 +324,12 @@ export function stepFlops(program: Program): number {
   for (const pass of program.passes) {
     const network = program.networks.find((n) => n.name === pass.network);
     const [height, width] = viewCrop(program, pass.view);
-    const flops = network?.flops?.({ batch: program.data.batchSize, height, width }) ?? 0;
+    const flops = network?.flops?.({
+      batch: program.data.batchSize,
+      height,
+      width,
+      training: pass.training,
+    }) ?? 0;
     total += pass.training ? 3 * flops : flops;
   }
   return total;

@@ -37,7 +37,19 @@ export function sideBySide(
   return out;
 }
 
-/** Writes `image | colourised label | colourised prediction` as one PNG. */
+/** RGB (H×W×3) of a map of values in [0, 1]: black at 0, white at 1. */
+export function greyscale(map: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(map.length * 3);
+  for (let i = 0; i < map.length; i++) {
+    out.fill(Math.round(255 * Math.min(1, Math.max(0, map[i]))), 3 * i, 3 * i + 3);
+  }
+  return out;
+}
+
+/**
+ * Writes `image | colourised label | colourised prediction` as one PNG, followed by each of
+ * `maps` (values in [0, 1], e.g. HRDA's scale attention) in greyscale.
+ */
 export async function writePredictionStrip(
   path: string,
   image: Uint8Array,
@@ -45,7 +57,11 @@ export async function writePredictionStrip(
   prediction: ArrayLike<number>,
   width: number,
   height: number,
+  maps: readonly ArrayLike<number>[] = [],
 ): Promise<void> {
-  const data = sideBySide([image, colourise(label), colourise(prediction)], width, height);
-  await writePng(path, { width: 3 * width + 8, height, channels: 3, depth: 8, data });
+  const panels = [image, colourise(label), colourise(prediction), ...maps.map(greyscale)];
+  const data = sideBySide(panels, width, height);
+  const gap = 4;
+  const total = panels.length * width + (panels.length - 1) * gap;
+  await writePng(path, { width: total, height, channels: 3, depth: 8, data });
 }

@@ -87,39 +87,82 @@ export interface EvalResult {
   metrics: SegmentationMetrics;
   /** Predictions (trainIds at native size) of the first `pictures` images. */
   predictions: Uint8Array[];
+  /**
+   * The network's per-pixel maps (values in [0, 1] at native size) of the same images, by name,
+   * where it has any (HRDA's scale attention).
+   */
+  maps: Record<string, Float32Array>[];
 }
 
 /**
  * Whole-image inference: logits at stride 4 of a batch, from the network's own `predict` when it
  * has one (sliding-window or multi-resolution models), else its eval-mode forward pass.
  */
-export function predictLogits(model: Network, image: tf.Tensor4D): tf.Tensor4D {
-  if (model.predict !== undefined) return model.predict(image);
+export function predictLogits(model: Network, image: tf.Tensor4D, output?: string): tf.Tensor4D {
+  if (model.predict !== undefined) return model.predict(image, output);
+  if (output !== undefined) throw new Error(`evaluation: this network has no '${output}' output`);
   const logits = model.forward?.(image, { training: false }).logits;
   if (logits === undefined) throw new Error("evaluation: the network predicts no logits");
   return logits;
 }
 
+/** A batch of equally sized images as one normalised NHWC tensor. */
+function batchTensor(batch: EvalImage[]): tf.Tensor4D {
+  const { inputWidth: w, inputHeight: h } = batch[0];
+  const data = new Float32Array(batch.length * w * h * 3);
+  batch.forEach((x, k) => data.set(x.input, k * w * h * 3));
+  return tf.tensor4d(data, [batch.length, h, w, 3]);
+}
+
 /** Predicted trainIds of a batch of equally sized images, at their native size. */
-function predictBatch(model: Network, batch: EvalImage[]): tf.Tensor3D {
+function predictBatch(model: Network, batch: EvalImage[], output?: string): tf.Tensor3D {
   return tf.tidy(() => {
-    const { inputWidth: w, inputHeight: h, width, height } = batch[0];
-    const data = new Float32Array(batch.length * w * h * 3);
-    batch.forEach((x, k) => data.set(x.input, k * w * h * 3));
-    const logits = predictLogits(model, tf.tensor4d(data, [batch.length, h, w, 3]));
+    const { width, height } = batch[0];
+    const logits = predictLogits(model, batchTensor(batch), output);
     const full = tf.image.resizeBilinear(logits, [height, width], false, true);
     return tf.cast(tf.argMax(full, -1), "int32") as tf.Tensor3D;
   });
+}
+
+/** The network's maps of one image at its native size (see {@linkcode EvalResult.maps}). */
+async function mapsOf(model: Network, x: EvalImage): Promise<Record<string, Float32Array>> {
+  if (model.maps === undefined) return {};
+  const resized = tf.tidy(() =>
+    Object.entries(model.maps!(batchTensor([x]))).map(([name, map]) =>
+      [name, tf.image.resizeBilinear(map, [x.height, x.width], false, true)] as const
+    )
+  );
+  const out: Record<string, Float32Array> = {};
+  for (const [name, map] of resized) {
+    out[name] = Float32Array.from(await map.data());
+    map.dispose();
+  }
+  return out;
+}
+
+/** Options of {@linkcode evaluate}. */
+export interface EvaluateOptions {
+  /** Images per forward pass. */
+  batchSize: number;
+  /** The class protocol of the metrics. */
+  protocol: Protocol;
+  /** Predictions (and maps) kept for the first this many images. */
+  pictures: number;
+  /** Classes of the confusion matrix. */
+  numClasses: number;
+  /** One of the network's named predictions (`Network.outputs`), else its default. */
+  output?: string;
 }
 
 /** Evaluates `model` on a set in batches of images of equal size. */
 export async function evaluate(
   model: Network,
   set: EvalSet,
-  options: { batchSize: number; protocol: Protocol; pictures: number; numClasses: number },
+  options: EvaluateOptions,
 ): Promise<EvalResult> {
   const confusion = new ConfusionMatrix(options.numClasses);
   const predictions: Uint8Array[] = [];
+  const maps: Record<string, Float32Array>[] = [];
   const { images } = set;
   let i = 0;
   while (i < images.length) {
@@ -129,7 +172,7 @@ export async function evaluate(
       batch.length < options.batchSize && i + batch.length < images.length &&
       sameSize(images[i + batch.length], first)
     ) batch.push(images[i + batch.length]);
-    const pred = predictBatch(model, batch);
+    const pred = predictBatch(model, batch, options.output);
     const labelData = new Int32Array(batch.length * first.width * first.height);
     batch.forEach((x, k) => labelData.set(x.label, k * first.width * first.height));
     const label = tf.tensor3d(labelData, [batch.length, first.height, first.width], "int32");
@@ -140,12 +183,13 @@ export async function evaluate(
       const size = first.width * first.height;
       for (let k = 0; k < batch.length && predictions.length < options.pictures; k++) {
         predictions.push(Uint8Array.from(values.subarray(k * size, (k + 1) * size)));
+        maps.push(await mapsOf(model, batch[k]));
       }
     }
     pred.dispose();
     i += batch.length;
   }
-  return { confusion, metrics: confusion.metrics(options.protocol), predictions };
+  return { confusion, metrics: confusion.metrics(options.protocol), predictions, maps };
 }
 
 function sameSize(a: EvalImage, b: EvalImage): boolean {

@@ -44,3 +44,42 @@ export function crossEntropy(
     return tf.mean(perPixel) as tf.Scalar;
   });
 }
+
+/** A prediction to train and its weight; `box` `[top, left, height, width]` cuts the labels. */
+export interface WeightedLogits {
+  /** Class scores of the region, any stride, NHWC. */
+  logits: tf.Tensor4D;
+  /** Weight in the sum. */
+  weight: number;
+  /** The region of the label map the logits cover (the whole map if absent). */
+  box?: readonly [number, number, number, number];
+}
+
+/**
+ * Σ weight × cross-entropy over predictions that each cover the whole crop or a box of it, with
+ * the labels and weights cut to the box: HRDA's `(1 − λ_d)·CE(fused, y) + λ_d·CE(detail,
+ * crop(y))` (`HRDAHead.losses`, `shared/reference/daformer_hrda_mic.md` §6.2). Each part is a
+ * mean over its own pixels, as the reference computes it.
+ */
+export function weightedCrossEntropy(
+  parts: readonly WeightedLogits[],
+  label: tf.Tensor3D,
+  options: CrossEntropyOptions = {},
+): tf.Scalar {
+  if (parts.length === 1 && parts[0].box === undefined && parts[0].weight === 1) {
+    return crossEntropy(parts[0].logits, label, options);
+  }
+  return tf.tidy(() => {
+    const terms = parts.filter((p) => p.weight > 0).map((part) => {
+      if (part.box === undefined) {
+        return tf.mul(crossEntropy(part.logits, label, options), part.weight);
+      }
+      const [top, left, height, width] = part.box;
+      const cut = <T extends tf.Tensor3D>(t: T) =>
+        tf.slice(t, [0, top, left], [-1, height, width]) as T;
+      const weight = options.weight === undefined ? undefined : cut(options.weight);
+      return tf.mul(crossEntropy(part.logits, cut(label), { ...options, weight }), part.weight);
+    });
+    return tf.addN(terms) as tf.Scalar;
+  });
+}

@@ -28,6 +28,11 @@ export interface HeadConfig {
   numClasses: number;
   /** Dropout before the classifier (mmseg `dropout_ratio`, 0.1 in both heads). */
   dropout: number;
+  /**
+   * Parameter-name prefix: `decode_head` (mmseg's `EncoderDecoder`); HRDA's head wraps the
+   * DAFormer head as `decode_head.head` beside its `decode_head.scale_attention` (§6.2).
+   */
+  prefix?: string;
 }
 
 /** What a decode head returns. */
@@ -41,10 +46,13 @@ export interface HeadOutputs {
 /** DAFormer's ASPP dilations (config `daformer_sepaspp_mitb5.py`: dilations (1, 6, 12, 18)). */
 export const DAFORMER_DILATIONS = [1, 6, 12, 18] as const;
 
-const PREFIX = "decode_head";
+/** The head's parameter-name prefix. */
+export function headPrefix(config: HeadConfig): string {
+  return config.prefix ?? "decode_head";
+}
 
 /** ConvModule = conv (no bias) + BatchNorm + ReLU, mmcv's default order. */
-function convModule(
+export function convModule(
   params: ParamStore,
   name: string,
   x: tf.Tensor4D,
@@ -55,7 +63,8 @@ function convModule(
   return tf.relu(batchNorm(params, `${name}.bn`, y, mode));
 }
 
-function addConvModule(
+/** Adds a ConvModule's parameters (mmcv's initialisation). */
+export function addConvModule(
   params: ParamStore,
   rng: RandomStream,
   name: string,
@@ -68,7 +77,8 @@ function addConvModule(
   addBatchNorm(params, `${name}.bn`, outChannels);
 }
 
-function addClassifier(
+/** Adds the 1×1 classifier `conv_seg` (mmseg's initialisation). */
+export function addClassifier(
   params: ParamStore,
   rng: RandomStream,
   name: string,
@@ -82,7 +92,7 @@ function addClassifier(
 }
 
 /** Projects each level's tokens with a Linear and resizes all to level 0 (stride 4). */
-function embedLevels(
+export function embedLevels(
   params: ParamStore,
   names: (i: number) => string,
   features: tf.Tensor4D[],
@@ -91,13 +101,59 @@ function embedLevels(
   return features.map((f, i) => resizeBilinear(linear(params, names(i), f) as tf.Tensor4D, h, w));
 }
 
+/** Parameter names of an all-MLP head: per-level embeddings, the 1×1 fusion, the classifier. */
+export interface MlpHeadNames {
+  /** Level `i`'s Linear embedding. */
+  embed(i: number): string;
+  /** The 1×1 ConvModule fusing the concatenated levels. */
+  fuse: string;
+  /** The 1×1 classifier. */
+  classifier: string;
+}
+
+/** Adds an all-MLP head's parameters (SegFormer's; HRDA's scale attention uses the same). */
+export function initMlpHead(
+  params: ParamStore,
+  rng: RandomStream,
+  config: HeadConfig,
+  names: MlpHeadNames,
+): void {
+  config.inChannels.forEach((c, i) =>
+    addLinear(params, rng.fork(`c${i}`), names.embed(i), c, config.channels)
+  );
+  addConvModule(params, rng, names.fuse, 1, 4 * config.channels, config.channels);
+  addClassifier(params, rng, names.classifier, config);
+}
+
+/**
+ * An all-MLP head: per-level Linear → resize to stride 4 → concat in level order 0..3 → 1×1 conv
+ * + BN + ReLU → dropout → classifier. Returns the fused embedding and the logits at stride 4.
+ */
+export function mlpHead(
+  params: ParamStore,
+  config: HeadConfig,
+  features: tf.Tensor4D[],
+  mode: ForwardMode,
+  names: MlpHeadNames,
+): HeadOutputs {
+  const levels = embedLevels(params, names.embed, features);
+  const embedding = convModule(params, names.fuse, tf.concat(levels, 3), mode);
+  const logits = conv2d(params, names.classifier, dropout2d(embedding, config.dropout, mode));
+  return { embedding, logits };
+}
+
+function segformerNames(config: HeadConfig): MlpHeadNames {
+  const prefix = headPrefix(config);
+  return {
+    embed: (i) => `${prefix}.linear_c.${i}.proj`,
+    fuse: `${prefix}.linear_fuse`,
+    classifier: `${prefix}.linear_pred`,
+  };
+}
+
 /** Adds the SegFormer head's parameters (`linear_c.{i}.proj`, `linear_fuse`, `linear_pred`). */
 export function initSegformerHead(params: ParamStore, rng: RandomStream, config: HeadConfig): void {
-  config.inChannels.forEach((c, i) =>
-    addLinear(params, rng.fork(`c${i}`), `${PREFIX}.linear_c.${i}.proj`, c, config.channels)
-  );
-  addConvModule(params, rng, `${PREFIX}.linear_fuse`, 1, 4 * config.channels, config.channels);
-  addClassifier(params, rng, `${PREFIX}.linear_pred`, config);
+  initMlpHead(params, rng, config, segformerNames(config));
 }
 
 /**
@@ -111,24 +167,18 @@ export function segformerHead(
   features: tf.Tensor4D[],
   mode: ForwardMode,
 ): HeadOutputs {
-  const levels = embedLevels(params, (i) => `${PREFIX}.linear_c.${i}.proj`, features);
-  const embedding = convModule(params, `${PREFIX}.linear_fuse`, tf.concat(levels, 3), mode);
-  const logits = conv2d(
-    params,
-    `${PREFIX}.linear_pred`,
-    dropout2d(embedding, config.dropout, mode),
-  );
-  return { embedding, logits };
+  return mlpHead(params, config, features, mode, segformerNames(config));
 }
 
 /** Adds the DAFormer head's parameters (embeddings, sep-ASPP fusion, bottleneck, classifier). */
 export function initDaformerHead(params: ParamStore, rng: RandomStream, config: HeadConfig): void {
+  const prefix = headPrefix(config);
   const c = config.channels;
   const fusedIn = 4 * c;
   config.inChannels.forEach((ci, i) =>
-    addLinear(params, rng.fork(`e${i}`), `${PREFIX}.embed_layers.${i}.proj`, ci, c)
+    addLinear(params, rng.fork(`e${i}`), `${prefix}.embed_layers.${i}.proj`, ci, c)
   );
-  const aspp = `${PREFIX}.fuse_layer.aspp_modules`;
+  const aspp = `${prefix}.fuse_layer.aspp_modules`;
   DAFORMER_DILATIONS.forEach((d, i) => {
     if (d === 1) {
       addConvModule(params, rng, `${aspp}.${i}`, 1, fusedIn, c);
@@ -149,12 +199,12 @@ export function initDaformerHead(params: ParamStore, rng: RandomStream, config: 
   addConvModule(
     params,
     rng,
-    `${PREFIX}.fuse_layer.bottleneck`,
+    `${prefix}.fuse_layer.bottleneck`,
     3,
     DAFORMER_DILATIONS.length * c,
     c,
   );
-  addClassifier(params, rng, `${PREFIX}.conv_seg`, config);
+  addClassifier(params, rng, `${prefix}.conv_seg`, config);
 }
 
 /**
@@ -168,9 +218,10 @@ export function daformerHead(
   features: tf.Tensor4D[],
   mode: ForwardMode,
 ): HeadOutputs {
-  const levels = embedLevels(params, (i) => `${PREFIX}.embed_layers.${i}.proj`, features);
+  const prefix = headPrefix(config);
+  const levels = embedLevels(params, (i) => `${prefix}.embed_layers.${i}.proj`, features);
   const x = tf.concat(levels, 3) as tf.Tensor4D;
-  const aspp = `${PREFIX}.fuse_layer.aspp_modules`;
+  const aspp = `${prefix}.fuse_layer.aspp_modules`;
   const branches = DAFORMER_DILATIONS.map((d, i) => {
     if (d === 1) return convModule(params, `${aspp}.${i}`, x, mode);
     const dw = depthwiseConv2d(params, `${aspp}.${i}.depthwise_conv.conv`, x, {
@@ -182,12 +233,12 @@ export function daformerHead(
   });
   const embedding = convModule(
     params,
-    `${PREFIX}.fuse_layer.bottleneck`,
+    `${prefix}.fuse_layer.bottleneck`,
     tf.concat(branches, 3),
     mode,
     { padding: [1, 1] },
   );
-  const logits = conv2d(params, `${PREFIX}.conv_seg`, dropout2d(embedding, config.dropout, mode));
+  const logits = conv2d(params, `${prefix}.conv_seg`, dropout2d(embedding, config.dropout, mode));
   return { embedding, logits };
 }
 

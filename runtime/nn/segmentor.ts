@@ -47,6 +47,21 @@ export interface SegmentorOptions {
   dropout?: number;
   /** Initialisation seed (or stream). */
   seed?: number | RandomStream;
+  /** The decode head's parameter-name prefix (`decode_head`; HRDA's `decode_head.head`). */
+  headPrefix?: string;
+}
+
+/**
+ * One prediction a supervised per-pixel loss trains, with its weight: a whole-crop prediction, or
+ * one covering only `box` of the crop (HRDA's detail crop), whose labels are cut to the box.
+ */
+export interface SupervisedPart {
+  /** Class scores at stride 4 of the region they cover, NHWC. */
+  logits: tf.Tensor4D;
+  /** Its weight in the term (the parts' weights sum to 1). */
+  weight: number;
+  /** The region `[top, left, height, width]` in pixels of the crop; the whole crop if absent. */
+  box?: readonly [number, number, number, number];
 }
 
 /**
@@ -62,8 +77,31 @@ export interface ModelOutputs {
   features?: tf.Tensor4D[];
   /** The decoder's fused embedding before dropout and the classifier, stride 4, NHWC. */
   embedding?: tf.Tensor4D;
+  /**
+   * What a supervised per-pixel loss trains when it is not `logits` alone: HRDA's fused and
+   * detail predictions with their weights. Absent means `logits` with weight 1.
+   */
+  supervision?: SupervisedPart[];
   /** Further outputs a wrapper adds. */
-  [name: string]: tf.Tensor | tf.Tensor[] | undefined;
+  [name: string]: tf.Tensor | tf.Tensor[] | SupervisedPart[] | undefined;
+}
+
+/** Every tensor of `outputs` (the supervised parts' logits included), each once. */
+export function outputTensors(outputs: ModelOutputs): tf.Tensor[] {
+  const tensors = new Set<tf.Tensor>();
+  for (const value of Object.values(outputs)) {
+    for (const item of [value ?? []].flat()) {
+      tensors.add(item instanceof tf.Tensor ? item : (item as SupervisedPart).logits);
+    }
+  }
+  return [...tensors];
+}
+
+/** The parts a supervised loss trains: `supervision`, or `logits` with weight 1. */
+export function supervisedParts(outputs: ModelOutputs): SupervisedPart[] {
+  if (outputs.supervision !== undefined) return outputs.supervision;
+  if (outputs.logits === undefined) throw new Error("the network's pass has no logits to train");
+  return [{ logits: outputs.logits, weight: 1 }];
 }
 
 /** What a whole segmentor's forward pass returns: logits, encoder stages and embedding. */
@@ -127,12 +165,14 @@ export function defaultChannels(spec: ModelSpec): number {
   return spec.encoder === "mit_b0" || spec.encoder === "mit_b1" ? 256 : 768;
 }
 
-function headConfig(spec: ModelSpec, options: SegmentorOptions): HeadConfig {
+/** The decode head's shape for a spec and options. */
+export function headConfig(spec: ModelSpec, options: SegmentorOptions): HeadConfig {
   return {
     inChannels: MIT_CONFIGS[spec.encoder].dims,
     channels: options.channels ?? defaultChannels(spec),
     numClasses: options.numClasses ?? 19,
     dropout: options.dropout ?? 0.1,
+    prefix: options.headPrefix,
   };
 }
 

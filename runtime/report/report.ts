@@ -110,10 +110,12 @@ export async function writeReport(input: ReportInput): Promise<string> {
   }
 
   const pictures: string[] = [];
+  let pictureCaption = "";
   const target = input.evalSets.find((s) => s.role === "targetVal");
   const predictions = input.evaluation.targetVal?.predictions ?? [];
   if (target !== undefined && predictions.length > 0) {
     await Deno.mkdir(join(runDir, "pictures"), { recursive: true });
+    const maps = input.evaluation.targetVal?.maps ?? [];
     for (let k = 0; k < predictions.length; k++) {
       const x = target.images[k];
       const file = `pictures/targetVal_${k}.png`;
@@ -124,9 +126,12 @@ export async function writeReport(input: ReportInput): Promise<string> {
         predictions[k],
         x.width,
         x.height,
+        Object.values(maps[k] ?? {}),
       );
       pictures.push(`![${x.name}](${file})`);
     }
+    const names = Object.keys(maps[0] ?? {});
+    if (names.length > 0) pictureCaption = `, ${names.join(", ")}`;
   }
 
   const trains = records.filter((r) => r.type === "train");
@@ -172,7 +177,7 @@ export async function writeReport(input: ReportInput): Promise<string> {
     "## Per-class IoU (%) at the end",
     "",
     iouTable(input.evaluation),
-    "## Predictions (image | label | prediction)",
+    `## Predictions (image | label | prediction${pictureCaption.replaceAll(", ", " | ")})`,
     "",
     ...(pictures.length > 0 ? pictures.flatMap((p) => [p, ""]) : ["(none requested)", ""]),
   ].join("\n");

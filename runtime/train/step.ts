@@ -17,7 +17,7 @@ import type { RandomStream } from "../random.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { learningRate } from "../optim/schedule.ts";
 import type { Program } from "../compile/program.ts";
-import type { ModelOutputs } from "../nn/segmentor.ts";
+import { type ModelOutputs, outputTensors } from "../nn/segmentor.ts";
 import type { Param } from "../nn/params.ts";
 import {
   type Network,
@@ -110,14 +110,14 @@ class Step implements StepContext {
         rng: this.stepRng.fork(id),
       };
       if (cache === this.#fixed) {
-        out = tf.tidy(() => {
-          const result = network.forward!(image, mode);
-          for (const t of Object.values(result)) {
-            if (t !== undefined) [t].flat().forEach((x) => tf.keep(x));
-          }
-          return result;
-        }) as ModelOutputs;
-        for (const t of Object.values(out)) if (t !== undefined) this.own(...[t].flat());
+        // Kept tensors outlive the scope; the record itself is returned outside tidy's typing.
+        let result: ModelOutputs = {};
+        tf.tidy(() => {
+          result = network.forward!(image, mode);
+          outputTensors(result).forEach((x) => tf.keep(x));
+        });
+        out = result;
+        this.own(...outputTensors(out));
       } else out = network.forward(image, mode);
       cache.set(id, out);
     }

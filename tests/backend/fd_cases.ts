@@ -169,6 +169,17 @@ function pad(x: Float64Array, shape: number[], paddings: [number, number][], val
   return y;
 }
 
+/** The block of `x` starting at `begin` with extent `size`, row-major. */
+function slice64(x: Float64Array, shape: number[], begin: number[], size: number[]) {
+  const s = stridesOf(shape);
+  const y = new Float64Array(sizeOf(size));
+  for (let k = 0; k < y.length; k++) {
+    const c = unravel(k, size);
+    y[k] = x[c.reduce((o, v, d) => o + (v + begin[d]) * s[d], 0)];
+  }
+  return y;
+}
+
 /** `x·W + b` over the last axis: x `[rows·C]`, W `[C, O]`, b `[O]` (optional), row-major. */
 function linear64(
   x: Float64Array,
@@ -549,6 +560,16 @@ export const FD_CASES: Record<string, () => FdCase[]> = {
   Square: unary("Square", tf.square, (v) => v * v, (d) => d.normal(X)),
   Erf: unary("Erf", tf.erf, erf, (d) => d.uniform(X, -2.5, 2.5)),
   Relu: unary("Relu", tf.relu, (v) => Math.max(0, v), (d) => d.awayFromZero(X)),
+  // HRDA's scale attention.
+  Sigmoid: unary("Sigmoid", tf.sigmoid, (v) => 1 / (1 + Math.exp(-v)), (d) => d.normal(X)),
+  // HRDA's detail crop and its labels' box: an off-centre, non-square block.
+  Slice: () => [{
+    name: "rows 1–2, columns 2–4 of 2×3×5×4",
+    shapes: [X],
+    values: [new Draw("Slice").normal(X)],
+    forward: ([x]) => tf.slice(x, [0, 1, 2, 0], [-1, 2, 3, -1]),
+    reference: ([x]) => [slice64(x, X, [0, 1, 2, 0], [2, 2, 3, 4])],
+  }],
   Identity: unary("Identity", tf.clone, (v) => v, (d) => d.normal(X)),
   Cast: unary("Cast", (x) => tf.cast(x, "float32"), (v) => v, (d) => d.normal(X)),
   Reshape: () => [{
