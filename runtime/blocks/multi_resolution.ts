@@ -35,7 +35,14 @@ function configOf(
   block: Block<"multiResolution", MultiResolutionParams>,
   experiment: Experiment,
 ): MultiResolutionConfig {
-  const { crop } = experiment.data.source as unknown as PipelineParams;
+  return multiResolutionConfig(block, (experiment.data.source as unknown as PipelineParams).crop);
+}
+
+/** A `multiResolution` block's settings in pixels, for training crops of `crop`. */
+export function multiResolutionConfig(
+  block: Block<"multiResolution", MultiResolutionParams>,
+  crop: readonly [number, number],
+): MultiResolutionConfig {
   return {
     contextScale: block.contextScale,
     detailCrop: detailCropOf(block, crop),

@@ -19,7 +19,9 @@ import { averageWindows, cutWindows, slidingWindows } from "../../runtime/nn/mul
 import { formatPlan } from "../../runtime/cli/plan.ts";
 import { train } from "../../runtime/train/loop.ts";
 import { checkpointPath, readCheckpoint } from "../../runtime/train/checkpoint.ts";
-import { readSafetensors } from "../../runtime/io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../runtime/io/safetensors.ts";
+import { exportTorchWeights, transposeArray } from "../../runtime/io/torch_weights.ts";
+import { main as forwardMain } from "../../runtime/cli/forward.ts";
 import { fresh, reproducible } from "../train/helpers.ts";
 import { cli } from "../cli/helpers.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
@@ -317,4 +319,52 @@ Deno.test("eval --hrda-out evaluates one prediction; the report draws the scale 
   const bad = await cli("eval", [dir, "--hrda-out", "context"]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /this model predicts fused, lr, hr/);
+});
+
+Deno.test("forward --hrda: exported HRDA weights load by name and give the network's own pass", async () => {
+  const { networks, student } = await studentOf();
+  const dir = await Deno.makeTempDir({ dir: ".cache" });
+  try {
+    await writeSafetensors(join(dir, "w.safetensors"), await exportTorchWeights(student.params));
+    const nhwc = images(1, 64, 64, 8);
+    const nchw = transposeArray(nhwc.dataSync() as Float32Array, [1, 64, 64, 3], [0, 3, 1, 2]);
+    await writeSafetensors(join(dir, "in.safetensors"), [["image", {
+      dtype: "float32",
+      shape: [1, 3, 64, 64],
+      data: nchw,
+    }]]);
+    const code = await forwardMain([
+      "mit_nano+daformer",
+      "--hrda",
+      "--weights",
+      join(dir, "w.safetensors"),
+      "--input",
+      join(dir, "in.safetensors"),
+      "--output",
+      join(dir, "out.safetensors"),
+      "--channels",
+      "16",
+      "--backend",
+      "cpu",
+    ]);
+    assert.equal(code, 0);
+    const out = await readSafetensors(join(dir, "out.safetensors"));
+    assert.deepEqual([...out.tensors.keys()].slice(0, 4), [
+      "logits",
+      "context_logits",
+      "detail_logits",
+      "attention",
+    ]);
+    const expected = tf.tidy(() => {
+      const o = student.forward!(nhwc, { training: false }) as MultiResolutionOutputs;
+      return transposeArray(o.logits.dataSync() as Float32Array, o.logits.shape, [0, 3, 1, 2]);
+    });
+    const logits = out.tensors.get("logits")!;
+    assert.deepEqual(logits.shape, [1, 19, 16, 16]);
+    const data = logits.data as Float32Array;
+    assert.ok(data.every((v, i) => Math.abs(v - expected[i]) < 1e-4), "fused logits differ");
+  } finally {
+    disposeNetworks(networks);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
