@@ -2,8 +2,9 @@
  * What limits learnability at the CPU scale (`docs/benchmark.md`): the target oracle
  * (`experiments/target_oracle.ts`, trained on the target's labels) at the benchmark's defaults,
  * and with one setting changed at a time — SynthCity's first scene geometry (version 1), twice the
- * image resolution, whole-image crops, twice the iterations, the previous learning rate. Its per-class IoU table and heat map
- * are `docs/benchmark_study.md`:
+ * image resolution, whole-image crops, twice the iterations, the previous learning rate, MiT-B0
+ * instead of MiT-nano (from its own pretraining, `experiments/pretrain_b0.ts`). Its per-class IoU
+ * table and heat map are `docs/benchmark_study.md`:
  *
  * ```sh
  * deno task sweep run sweeps/benchmark_learnability.ts --executor local
@@ -30,5 +31,12 @@ export default sweep({
     { name: "crop_128x256", set: { "data.source.crop": [128, 256] } },
     { name: "iterations_1200", set: { "run.iterations": 1200 } },
     { name: "lr_6e-4", set: { "optimizer.lr": 6e-4 } },
+    {
+      name: "model_b0",
+      set: {
+        "model.encoder.variant": "b0",
+        "model.encoder.pretrained": "experiments/pretrain_b0.ts",
+      },
+    },
   ],
 });
