@@ -80,6 +80,7 @@ export function weightedCrossEntropy(
       const weight = options.weight === undefined ? undefined : cut(options.weight);
       return tf.mul(crossEntropy(part.logits, cut(label), { ...options, weight }), part.weight);
     });
-    return tf.addN(terms) as tf.Scalar;
+    // Pairwise adds: the same sum without one more kernel (AddN) to differentiate.
+    return terms.reduce((a, b) => tf.add(a, b)) as tf.Scalar;
   });
 }

@@ -137,7 +137,7 @@ export function averageWindows(
     const [, h, w, c] = windows.shape;
     const perWindow = tf.unstack(windows.reshape([images, boxes.length, h, w, c]), 1);
     const placed = boxes.map((box, k) => placeOnCanvas(perWindow[k] as tf.Tensor4D, grid, box));
-    const sum = placed.length === 1 ? placed[0] : tf.addN(placed);
+    const sum = placed.reduce((a, b) => tf.add(a, b) as tf.Tensor4D);
     return tf.div(sum, tf.tensor4d(counts, [1, grid[0], grid[1], 1])) as tf.Tensor4D;
   });
 }

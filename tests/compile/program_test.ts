@@ -13,6 +13,7 @@ import { countFlops } from "../../runtime/nn/segmentor.ts";
 import { crossEntropy, extend } from "../../dsl/mod.ts";
 import tiny from "../fixtures/tiny.ts";
 import tinyDaformer, { TINY_ENCODER } from "../fixtures/tiny_daformer.ts";
+import tinyHrda from "../fixtures/tiny_hrda.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 
 Deno.test("terms that read the same pass share it; data no term reads is not loaded", () => {
@@ -158,37 +159,39 @@ Deno.test("DAFormer's program: teacher and frozen passes, mixed batch, both role
   assert.equal(stepFlops(program), (3 + 1 + 3 + 1) * flops);
 });
 
-Deno.test("a DAFormer step runs only declared kernels and leaks no tensors", async () => {
-  await useBackend("wasm");
-  await ensureTinyEncoder();
-  const program = compile(tinyDaformer);
-  const networks = await buildNetworks(program, (r) => Promise.resolve(r));
-  const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
-  const image = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
-  const label = tf.randomUniformInt([1, 64, 64], 0, 19) as tf.Tensor3D;
-  const target = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
-  const inputs = new Map([
-    ["source" as const, { image, label }],
-    ["target" as const, { image: target }],
-  ]);
-  await trainStep(program, networks, optimizer, inputs, 0, new RandomStream(0)); // t = 0 copies
-  const tensors = tf.memory().numTensors;
-  let values: Record<string, number> = {};
-  const step = await tf.profile(async () => {
-    values = await trainStep(program, networks, optimizer, inputs, 1, new RandomStream(0));
+for (const [name, fixture] of [["DAFormer", tinyDaformer], ["HRDA", tinyHrda]] as const) {
+  Deno.test(`a ${name} step runs only declared kernels and leaks no tensors`, async () => {
+    await useBackend("wasm");
+    await ensureTinyEncoder();
+    const program = compile(fixture);
+    const networks = await buildNetworks(program, (r) => Promise.resolve(r));
+    const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
+    const image = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
+    const label = tf.randomUniformInt([1, 64, 64], 0, 19) as tf.Tensor3D;
+    const target = tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D;
+    const inputs = new Map([
+      ["source" as const, { image, label }],
+      ["target" as const, { image: target }],
+    ]);
+    await trainStep(program, networks, optimizer, inputs, 0, new RandomStream(0)); // t = 0 copies
+    const tensors = tf.memory().numTensors;
+    let values: Record<string, number> = {};
+    const step = await tf.profile(async () => {
+      values = await trainStep(program, networks, optimizer, inputs, 1, new RandomStream(0));
+    });
+    assert.equal(tf.memory().numTensors, tensors, `tensor leak in a ${name} step`);
+    for (const key of ["ce", "mix", "fd", "loss", "pseudo-confidence"]) {
+      assert.ok(Number.isFinite(values[key]), `${key} = ${values[key]}`);
+    }
+    const declared = program.kernels;
+    const all = new Set([...declared.differentiated, ...declared.backward]);
+    // `unnamed scope` is tf.customGrad's scope (the feature distance's norm), not a kernel.
+    const undeclared = [...new Set(step.kernelNames)].filter((k) =>
+      !all.has(k) && !k.endsWith("__op") && k !== "unnamed scope"
+    );
+    assert.deepEqual(undeclared, [], `kernels a ${name} step runs but the lists do not declare`);
+    tf.dispose([image, label, target]);
+    disposeNetworks(networks);
+    optimizer.dispose();
   });
-  assert.equal(tf.memory().numTensors, tensors, "tensor leak in a DAFormer step");
-  for (const key of ["ce", "mix", "fd", "loss", "pseudo-confidence"]) {
-    assert.ok(Number.isFinite(values[key]), `${key} = ${values[key]}`);
-  }
-  const declared = program.kernels;
-  const all = new Set([...declared.differentiated, ...declared.backward]);
-  // `unnamed scope` is tf.customGrad's scope (the feature distance's norm), not a kernel.
-  const undeclared = [...new Set(step.kernelNames)].filter((k) =>
-    !all.has(k) && !k.endsWith("__op") && k !== "unnamed scope"
-  );
-  assert.deepEqual(undeclared, [], "kernels a DAFormer step runs but the lists do not declare");
-  tf.dispose([image, label, target]);
-  disposeNetworks(networks);
-  optimizer.dispose();
-});
+}
