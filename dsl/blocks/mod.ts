@@ -22,6 +22,7 @@ export * from "./rare_class_sampling.ts";
 // Loss terms.
 export * from "./cross_entropy.ts";
 export * from "./feature_distance.ts";
+export * from "./masked_image_consistency.ts";
 // Self-training strategies.
 export * from "./ema_teacher.ts";
 export * from "./class_mix.ts";

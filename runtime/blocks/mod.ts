@@ -9,6 +9,7 @@ import "./multi_resolution.ts";
 import "./datasets.ts";
 import "./cross_entropy.ts";
 import "./feature_distance.ts";
+import "./masked_image_consistency.ts";
 import "./ema_teacher.ts";
 import "./class_mix.ts";
 import "./rare_class_sampling.ts";

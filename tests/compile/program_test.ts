@@ -14,6 +14,7 @@ import { crossEntropy, extend } from "../../dsl/mod.ts";
 import tiny from "../fixtures/tiny.ts";
 import tinyDaformer, { TINY_ENCODER } from "../fixtures/tiny_daformer.ts";
 import tinyHrda from "../fixtures/tiny_hrda.ts";
+import tinyMic from "../fixtures/tiny_mic.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 
 Deno.test("terms that read the same pass share it; data no term reads is not loaded", () => {
@@ -159,7 +160,13 @@ Deno.test("DAFormer's program: teacher and frozen passes, mixed batch, both role
   assert.equal(stepFlops(program), (3 + 1 + 3 + 1) * flops);
 });
 
-for (const [name, fixture] of [["DAFormer", tinyDaformer], ["HRDA", tinyHrda]] as const) {
+for (
+  const [name, fixture] of [
+    ["DAFormer", tinyDaformer],
+    ["HRDA", tinyHrda],
+    ["MIC(HRDA)", tinyMic],
+  ] as const
+) {
   Deno.test(`a ${name} step runs only declared kernels and leaks no tensors`, async () => {
     await useBackend("wasm");
     await ensureTinyEncoder();
