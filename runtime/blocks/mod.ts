@@ -10,6 +10,7 @@ import "./datasets.ts";
 import "./cross_entropy.ts";
 import "./feature_distance.ts";
 import "./masked_image_consistency.ts";
+import "./pixel_contrast.ts";
 import "./ema_teacher.ts";
 import "./class_mix.ts";
 import "./rare_class_sampling.ts";

@@ -36,6 +36,12 @@ export interface View {
   label?: tf.Tensor3D;
   /** Per-pixel loss weights `[N, H, W]`, or undefined for weight 1 everywhere. */
   weight?: tf.Tensor3D;
+  /**
+   * The labels' host copy (`N·H·W` class ids), where the view was made on the host (the data
+   * roles): a term that plans with the labels (which pixels to sample) reads it inside the
+   * gradient without a device read, which GPU backends cannot do synchronously.
+   */
+  hostLabel?: Int32Array;
 }
 
 /** A forward pass: a network on a view in a mode. Each distinct pass runs once per step. */

@@ -174,6 +174,7 @@ export function multiResolutionSegmentor(
       detailLogits: detail.logits,
       attention,
       supervision,
+      detail: { features: detail.features, box },
     };
   }
 

@@ -82,14 +82,28 @@ export interface ModelOutputs {
    * detail predictions with their weights. Absent means `logits` with weight 1.
    */
   supervision?: SupervisedPart[];
+  /**
+   * A wrapper's full-resolution crop of the input, where its pass has one (HRDA's detail crop):
+   * the encoder's stages on it and its box `[top, left, height, width]` in the input's pixels.
+   */
+  detail?: { features: tf.Tensor4D[]; box: readonly [number, number, number, number] };
   /** Further outputs a wrapper adds. */
-  [name: string]: tf.Tensor | tf.Tensor[] | SupervisedPart[] | undefined;
+  [name: string]:
+    | tf.Tensor
+    | tf.Tensor[]
+    | SupervisedPart[]
+    | { features: tf.Tensor4D[]; box: readonly [number, number, number, number] }
+    | undefined;
 }
 
 /** Every tensor of `outputs` (the supervised parts' logits included), each once. */
 export function outputTensors(outputs: ModelOutputs): tf.Tensor[] {
   const tensors = new Set<tf.Tensor>();
-  for (const value of Object.values(outputs)) {
+  for (const [key, value] of Object.entries(outputs)) {
+    if (key === "detail" && value !== undefined) {
+      (value as { features: tf.Tensor4D[] }).features.forEach((t) => tensors.add(t));
+      continue;
+    }
     for (const item of [value ?? []].flat()) {
       tensors.add(item instanceof tf.Tensor ? item : (item as SupervisedPart).logits);
     }

@@ -73,10 +73,11 @@ function toTensors(samples: LoadedSample[], labelled: boolean): View {
   const image = new Float32Array(samples.length * width * height * 3);
   samples.forEach((s, k) => image.set(s.image, k * width * height * 3));
   let label: tf.Tensor3D | undefined;
+  let hostLabel: Int32Array | undefined;
   if (labelled) {
-    const ids = new Int32Array(samples.length * width * height);
-    samples.forEach((s, k) => ids.set(s.label!, k * width * height));
-    label = tf.tensor3d(ids, [samples.length, height, width], "int32");
+    hostLabel = new Int32Array(samples.length * width * height);
+    samples.forEach((s, k) => hostLabel!.set(s.label!, k * width * height));
+    label = tf.tensor3d(hostLabel, [samples.length, height, width], "int32");
   }
-  return { image: tf.tensor4d(image, [samples.length, height, width, 3]), label };
+  return { image: tf.tensor4d(image, [samples.length, height, width, 3]), label, hostLabel };
 }

@@ -15,6 +15,7 @@ import { RandomStream } from "../../runtime/random.ts";
 import { fusedLayerNorm } from "../../runtime/backend/kernels/layer_norm.ts";
 import { fusedGelu } from "../../runtime/backend/kernels/gelu.ts";
 import { fusedLinear } from "../../runtime/backend/kernels/linear.ts";
+import { gatherRows } from "../../runtime/losses/pixel_contrast.ts";
 
 /** One finite-difference check: L = Σ_k ⟨v_k, op(inputs)_k⟩ with fixed random projections v. */
 export interface FdCase {
@@ -562,6 +563,22 @@ export const FD_CASES: Record<string, () => FdCase[]> = {
   Relu: unary("Relu", tf.relu, (v) => Math.max(0, v), (d) => d.awayFromZero(X)),
   // HRDA's scale attention.
   Sigmoid: unary("Sigmoid", tf.sigmoid, (v) => 1 / (1 + Math.exp(-v)), (d) => d.normal(X)),
+  // PiPa's anchors: rows of the embeddings by index, a repeated index among them, through the
+  // custom gradient of `gatherRows` (`runtime/losses/pixel_contrast.ts`).
+  GatherV2: () => {
+    const shape = [7, 3];
+    const rows = [4, 0, 4, 6, 2];
+    return [{
+      name: "rows 4, 0, 4, 6, 2 of 7×3",
+      shapes: [shape, [rows.length]],
+      values: [new Draw("GatherV2").normal(shape), Float32Array.from(rows)],
+      wrt: [0],
+      forward: ([x, i]) => gatherRows(x as tf.Tensor2D, i as tf.Tensor1D),
+      reference: (
+        [x],
+      ) => [Float64Array.from(rows.flatMap((r) => [0, 1, 2].map((c) => x[r * 3 + c])))],
+    }];
+  },
   // HRDA's detail crop and its labels' box: an off-centre, non-square block.
   Slice: () => [{
     name: "rows 1–2, columns 2–4 of 2×3×5×4",

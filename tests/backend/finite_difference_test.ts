@@ -168,7 +168,10 @@ for (const backend of BACKENDS) {
     name: `gradients equal float64 finite differences (${backend})`,
     ignore: backend === "webgpu" && !WEBGPU,
     fn: async (t) => {
-      for (const kernel of requiredKernels().filter((k) => k in FD_CASES)) {
+      // Every case, not only the kernels of `kernels.ts`'s lists: modules declare kernels of
+      // their own (HRDA's Sigmoid and Slice), which `experiment_gradients_test.ts` requires.
+      const kernels = [...new Set([...requiredKernels(), ...Object.keys(FD_CASES)])].sort();
+      for (const kernel of kernels.filter((k) => k in FD_CASES)) {
         await t.step(kernel, async () => {
           for (const p of await casesOf(kernel)) {
             const grads = await runOn(backend, () => analytic(p));

@@ -17,12 +17,11 @@ import { architectureFlops, segmentorArchitecture } from "../../runtime/blocks/m
 import type { MultiResolutionOutputs } from "../../runtime/nn/hrda.ts";
 import { averageWindows, cutWindows, slidingWindows } from "../../runtime/nn/multi_resolution.ts";
 import { formatPlan } from "../../runtime/cli/plan.ts";
-import { train } from "../../runtime/train/loop.ts";
 import { checkpointPath, readCheckpoint } from "../../runtime/train/checkpoint.ts";
 import { readSafetensors, writeSafetensors } from "../../runtime/io/safetensors.ts";
 import { exportTorchWeights, transposeArray } from "../../runtime/io/torch_weights.ts";
 import { main as forwardMain } from "../../runtime/cli/forward.ts";
-import { fresh, reproducible } from "../train/helpers.ts";
+import { reproducible, trainAndResume } from "../train/helpers.ts";
 import { cli } from "../cli/helpers.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 import tinyHrda from "../fixtures/tiny_hrda.ts";
@@ -242,22 +241,10 @@ Deno.test("plan lists the multi-resolution section and the teacher's windows", a
   assert.match(plan, /64×64 windows at stride 32×32/);
 });
 
-const quiet = { name: "tiny_hrda", write: () => {}, terminal: false, command: [] };
-
 Deno.test("a tiny HRDA run trains the scale attention, checkpoints it and resumes bit for bit", async () => {
   await ensureTinyEncoder();
   const experiment = tinyHrda;
-  const program = compile(experiment);
-  const root = ".cache/test-hrda";
-  const whole = await fresh(root, "whole");
-  const finished = await train(program, { ...quiet, runDir: whole, resume: "auto" });
-  assert.equal(finished.status, "finished", finished.message);
-  const split = await fresh(root, "split");
-  const stopped = await train(program, { ...quiet, runDir: split, resume: "auto", stopAfter: 5 });
-  assert.equal(stopped.status, "interrupted");
-  const resumed = await train(program, { ...quiet, runDir: split, resume: "require" });
-  assert.equal(resumed.status, "finished", resumed.message);
-  assert.deepEqual(await reproducible(split), await reproducible(whole));
+  const { dir: whole } = await trainAndResume(compile(experiment), ".cache/test-hrda", 5);
   const last = await readCheckpoint(checkpointPath(whole, 12));
   const moments = last.file.tensors.get(
     "optimizer.decode_head.scale_attention.conv_seg.weight.exp_avg",

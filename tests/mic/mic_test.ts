@@ -14,8 +14,7 @@ import { compile } from "../../runtime/compile/program.ts";
 import type { StepContext, View } from "../../runtime/blocks/types.ts";
 import { crossEntropy } from "../../runtime/losses/cross_entropy.ts";
 import { extend } from "../../dsl/mod.ts";
-import { train } from "../../runtime/train/loop.ts";
-import { fresh, reproducible } from "../train/helpers.ts";
+import { trainAndResume } from "../train/helpers.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 import tinyMic from "../fixtures/tiny_mic.ts";
 
@@ -154,8 +153,6 @@ Deno.test("λ scales the whole masked loss, or (the released quirk) only its fus
   }
 });
 
-const quiet = { name: "tiny_mic", write: () => {}, terminal: false, command: [] };
-
 Deno.test("a tiny MIC(HRDA) run logs the masked loss and resumes bit for bit", async () => {
   await useBackend("wasm");
   await ensureTinyEncoder();
@@ -166,18 +163,7 @@ Deno.test("a tiny MIC(HRDA) run logs the masked loss and resumes bit for bit", a
     run: { iterations: 6 },
     evaluation: { every: 6 },
   });
-  const program = compile(experiment);
-  const whole = await fresh(".cache/test-mic", "whole");
-  const finished = await train(program, { ...quiet, runDir: whole, resume: "auto" });
-  assert.equal(finished.status, "finished", finished.message);
-  const split = await fresh(".cache/test-mic", "split");
-  const stopped = await train(program, { ...quiet, runDir: split, resume: "auto", stopAfter: 3 });
-  assert.equal(stopped.status, "interrupted");
-  const resumed = await train(program, { ...quiet, runDir: split, resume: "require" });
-  assert.equal(resumed.status, "finished", resumed.message);
-  const records = await reproducible(whole);
-  assert.deepEqual(await reproducible(split), records);
-  const losses = (records as { type: string; losses?: Record<string, number> }[])
-    .filter((r) => r.type === "train").map((r) => r.losses!.masked);
+  const { records } = await trainAndResume(compile(experiment), ".cache/test-mic", 3);
+  const losses = records.filter((r) => r.type === "train").map((r) => r.losses!.masked);
   assert.ok(losses.length > 0 && losses.every((v) => Number.isFinite(v) && v > 0), `${losses}`);
 });
