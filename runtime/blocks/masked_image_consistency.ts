@@ -17,7 +17,10 @@ import { strongAugmentAsync } from "../strategies/strong_augment.ts";
 import { maskImage } from "../strategies/block_mask.ts";
 import { CROSS_ENTROPY_KERNELS } from "../compile/kernels.ts";
 import { registerBlockModule } from "./registry.ts";
-import { passId } from "./types.ts";
+import { type FigureContext, passId, type Picture } from "./types.ts";
+import { predictLogits } from "../eval/evaluate.ts";
+import { colourise, sideBySide } from "../eval/colourise.ts";
+import { denormalizeToUnit } from "../data/transforms/photometric.ts";
 
 type MicBlock = Block<"maskedImageConsistency", MaskedImageConsistencyParams>;
 
@@ -81,5 +84,49 @@ registerBlockModule<MicBlock>({
       },
     });
     builder.addKernels(CROSS_ENTROPY_KERNELS);
+    if (!source) {
+      builder.addFigure({
+        name: view,
+        by: place.path,
+        caption: "the masked target image | the teacher's prediction of the unmasked image | " +
+          "the student's prediction of the masked one",
+        draw: (context) => drawMaskedFigure(context, block.blockSize, block.maskRatio, view),
+      });
+    }
   },
 });
+
+/**
+ * MIC's figure for one target validation image: the image with a block mask (the same draw at
+ * every evaluation), the teacher's prediction of the whole image (eval mode: it changes no
+ * statistics) and the student's prediction of the masked one.
+ */
+async function drawMaskedFigure(
+  context: FigureContext,
+  blockSize: number,
+  ratio: number,
+  label: string,
+): Promise<Picture> {
+  const image = context.evalImage("targetVal");
+  const [, height, width] = image.shape;
+  const argmaxAtInput = (logits: tf.Tensor4D) =>
+    tf.argMax(tf.image.resizeBilinear(logits, [height, width], false, true), -1);
+  const [masked, teacher, student] = tf.tidy(() => {
+    const { image: maskedImage } = maskImage(image, blockSize, ratio, context.rng(label));
+    return [
+      maskedImage,
+      argmaxAtInput(predictLogits(context.network("teacher"), image)),
+      argmaxAtInput(predictLogits(context.network("student"), maskedImage)),
+    ];
+  });
+  const rgb = denormalizeToUnit(new Float32Array(await masked.data()));
+  const pixels = Uint8Array.from(rgb, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
+  const panels = [pixels, colourise(await teacher.data()), colourise(await student.data())];
+  tf.dispose([image, masked, teacher, student]);
+  const gap = 4;
+  return {
+    width: 3 * width + 2 * gap,
+    height,
+    data: sideBySide(panels, width, height, gap),
+  };
+}

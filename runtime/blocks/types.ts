@@ -302,6 +302,43 @@ export interface PlanSection {
   lines: string[];
 }
 
+/** An RGB picture, row-major `height × width × 3`. */
+export interface Picture {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** 8-bit RGB. */
+  data: Uint8Array;
+}
+
+/** What a report figure may read at an evaluation. */
+export interface FigureContext {
+  /** The iteration evaluated. */
+  readonly iteration: number;
+  /** A network by name. */
+  network(name: string): Network;
+  /** The first image of a validation set (`targetVal`), normalised at its test scale, `[1, H, W, 3]`. */
+  evalImage(role: "targetVal" | "sourceVal"): tf.Tensor4D;
+  /** A stream for `label`, the same at every evaluation (a figure shows the same draw each time). */
+  rng(label: string): RandomStream;
+}
+
+/**
+ * A picture a module adds to the report at every evaluation (MIC's masked input and its
+ * prediction): `pictures/<name>_<iteration>.png`, listed in `report.md` under its caption.
+ */
+export interface FigurePlan {
+  /** File-name stem. */
+  name: string;
+  /** Who declared it. */
+  by: string;
+  /** What its panels show, left to right. */
+  caption: string;
+  /** Draws it (tensors it makes are its own to dispose). */
+  draw(context: FigureContext): Promise<Picture>;
+}
+
 /** Where a block stands in the experiment. */
 export interface Place {
   /** Dotted path: `losses.ce`, `teacher`, `data.sampling`. */
@@ -328,6 +365,8 @@ export interface ProgramBuilder {
   addKernels(use: KernelUse): void;
   /** Lines for `plan`. */
   addPlanSection(section: PlanSection): void;
+  /** A picture for the report at every evaluation. */
+  addFigure(plan: FigurePlan): void;
   /** Prepares a data stream when the run starts (only if some pass reads the role). */
   prepareData(role: Role, prepare: DataPlan["prepare"][number]): void;
   /** Changes a data stream's pipeline at compile time (e.g. target order under RCS). */

@@ -25,6 +25,7 @@ import type {
   DataPlan,
   DatasetFacts,
   EvalSetPlan,
+  FigurePlan,
   HookPlan,
   MetricPlan,
   NetworkPlan,
@@ -72,6 +73,8 @@ export interface Program {
   metrics: MetricPlan[];
   /** Lines `plan` prints for the modules. */
   sections: PlanSection[];
+  /** Pictures the modules add to the report at every evaluation. */
+  figures: FigurePlan[];
   /** AdamW settings with the parameter-group rules (the experiment's, then modules'). */
   optimizer: AdamWOptions;
   /** Learning-rate schedule over the run. */
@@ -134,6 +137,7 @@ class Builder implements ProgramBuilder {
   readonly metrics: MetricPlan[] = [];
   readonly kernels: KernelUse[] = [];
   readonly sections: PlanSection[] = [];
+  readonly figures: FigurePlan[] = [];
   readonly preparations = new Map<Role, DataPlan["prepare"]>();
   readonly adjustments = new Map<Role, ((p: PipelineSpec) => PipelineSpec)[]>();
 
@@ -161,6 +165,9 @@ class Builder implements ProgramBuilder {
     const same = this.sections.find((s) => s.title === section.title);
     if (same) same.lines.push(...section.lines);
     else this.sections.push({ title: section.title, lines: [...section.lines] });
+  }
+  addFigure(plan: FigurePlan): void {
+    this.figures.push(plan);
   }
   prepareData(role: Role, prepare: DataPlan["prepare"][number]): void {
     this.preparations.set(role, [...(this.preparations.get(role) ?? []), prepare]);
@@ -289,6 +296,7 @@ export function compile(experiment: Experiment): Program {
     hooks: b.hooks,
     metrics: b.metrics,
     sections: b.sections,
+    figures: b.figures,
     optimizer: { lr, beta1, beta2, weightDecay, eps, rules: rulesOf(experiment, b.networks) },
     schedule,
     iterations: experiment.run.iterations,

@@ -12,6 +12,7 @@ import { writePredictionStrip } from "../eval/colourise.ts";
 import type { Program } from "../compile/program.ts";
 import type { EvalResult, EvalSet } from "../eval/evaluate.ts";
 import { type MetricsRecord, readMetrics } from "./metrics_log.ts";
+import { drawnFigures } from "./figures.ts";
 import { type ChartOptions, lineChart, type Series } from "./svg.ts";
 
 /** What the report is made from. */
@@ -67,6 +68,20 @@ function seriesOf<T extends MetricsRecord["type"]>(
     }
   }
   return [...series].map(([name, points]) => ({ name, points }));
+}
+
+/** The report's section of the modules' figures, one sub-section each, by iteration. */
+function figureSection(figures: Awaited<ReturnType<typeof drawnFigures>>): string[] {
+  return figures.filter((f) => f.files.length > 0).flatMap((f) => [
+    `## ${f.name} (${f.caption})`,
+    "",
+    ...f.files.flatMap((file) => [
+      `iteration ${Number(/_(\d+)\.png$/.exec(file)![1])}:`,
+      "",
+      `![${f.name}](${file})`,
+      "",
+    ]),
+  ]);
 }
 
 /** Writes `report.md`, `plots/*.svg` and `pictures/*.png` into the run directory. */
@@ -180,6 +195,7 @@ export async function writeReport(input: ReportInput): Promise<string> {
     `## Predictions (image | label | prediction${pictureCaption.replaceAll(", ", " | ")})`,
     "",
     ...(pictures.length > 0 ? pictures.flatMap((p) => [p, ""]) : ["(none requested)", ""]),
+    ...figureSection(await drawnFigures(input.program, runDir)),
   ].join("\n");
   const path = join(runDir, "report.md");
   await writeFileAtomic(path, text);

@@ -36,6 +36,7 @@ import { type EvalResult, type EvalSet, loadEvalSet } from "../eval/evaluate.ts"
 import { gitRevision, recordSession } from "./run_dir.ts";
 import { MetricsLog } from "../report/metrics_log.ts";
 import { Progress } from "../report/progress.ts";
+import { drawFigures } from "../report/figures.ts";
 import { writeReport } from "../report/report.ts";
 import { DivergedError, trainableParams, trainStep } from "./step.ts";
 import { buildNetworks, checkpointedStores, disposeNetworks, exportedWeights } from "./networks.ts";
@@ -290,6 +291,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       if (done % program.evaluation.settings.every === 0 || done === iterations) {
         const pictures = done === iterations ? program.evaluation.settings.pictures : 0;
         evaluation = await evaluateAll(program, student, evalSets, done, log, pictures);
+        await drawFigures(program, networks, evalSets, options.runDir, done);
         windowStart = performance.now();
       }
       if (done === options.stopAfter && done < iterations) stopSignal ??= "--stop-after";

@@ -5,6 +5,7 @@
  * that trains and resumes bit for bit.
  */
 import { strict as assert } from "node:assert";
+import { join } from "node:path";
 import { tf } from "../../runtime/tf.ts";
 import { useBackend } from "../../runtime/backend/mod.ts";
 import { RandomStream } from "../../runtime/random.ts";
@@ -163,7 +164,18 @@ Deno.test("a tiny MIC(HRDA) run logs the masked loss and resumes bit for bit", a
     run: { iterations: 6 },
     evaluation: { every: 6 },
   });
-  const { records } = await trainAndResume(compile(experiment), ".cache/test-mic", 3);
+  const { dir, records } = await trainAndResume(compile(experiment), ".cache/test-mic", 3);
+  // The figure of the evaluation at iteration 6: in the report, and the same after a resume.
+  const figure = "pictures/masked_000006.png";
+  const report = await Deno.readTextFile(join(dir, "report.md"));
+  assert.match(report, /## masked \(the masked target image \| the teacher's prediction/);
+  assert.ok(report.includes(`![masked](${figure})`), report);
+  assert.deepEqual(
+    await Deno.readFile(join(dir, figure)),
+    await Deno.readFile(join(dir, "..", "split", figure)),
+  );
+  // Three panels of the 128×64 test-scale image and two 4-px gaps.
+  assert.equal(new DataView((await Deno.readFile(join(dir, figure))).buffer).getUint32(16), 392);
   const losses = records.filter((r) => r.type === "train").map((r) => r.losses!.masked);
   assert.ok(losses.length > 0 && losses.every((v) => Number.isFinite(v) && v > 0), `${losses}`);
 });
