@@ -25,6 +25,7 @@ import {
   type Box,
   boxMask,
   contextCrop,
+  coverage,
   cutWindows,
   fuseScales,
   placeOnCanvas,
@@ -214,15 +215,30 @@ export function multiResolutionSegmentor(
     image: tf.Tensor4D,
     predictWindow: (windows: tf.Tensor4D) => tf.Tensor4D,
   ): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [, height, width] = image.shape;
-      const windows = slidingWindows([height, width], config.testWindow, config.testStride);
-      const [, , wh, ww] = windows[0];
-      const logits = predictWindow(cutWindows(image, windows));
-      // The reference averages window logits upsampled to full resolution (§6.4).
-      const full = tf.image.resizeBilinear(logits, [wh, ww], false, true) as tf.Tensor4D;
-      return averageWindows(full, windows, [height, width]);
-    });
+    const [, height, width] = image.shape;
+    const windows = slidingWindows([height, width], config.testWindow, config.testStride);
+    const counts = coverage(windows, [height, width]);
+    // One test window at a time (for every image of the batch): the reference batches all of
+    // them, which on a CPU only multiplies the memory (3 windows × 10 passes per image).
+    let sum: tf.Tensor4D | undefined;
+    for (const box of windows) {
+      const [top, left, wh, ww] = box;
+      const placed = tf.tidy(() => {
+        const crop = tf.slice(image, [0, top, left, 0], [-1, wh, ww, -1]) as tf.Tensor4D;
+        // The reference averages window logits upsampled to full resolution (§6.4).
+        const full = tf.image.resizeBilinear(predictWindow(crop), [wh, ww], false, true);
+        return placeOnCanvas(full as tf.Tensor4D, [height, width], box);
+      });
+      if (sum === undefined) sum = placed;
+      else {
+        const next = tf.add(sum, placed) as tf.Tensor4D;
+        tf.dispose([sum, placed]);
+        sum = next;
+      }
+    }
+    const averaged = tf.tidy(() => tf.div(sum!, tf.tensor4d(counts, [1, height, width, 1])));
+    sum!.dispose();
+    return averaged as tf.Tensor4D;
   }
 
   return {
