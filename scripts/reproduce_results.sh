@@ -3,7 +3,7 @@
 #
 # 18 CPU-scale runs (the target oracle, source-only, DAFormer and three ablations, seeds 0–2)
 # after the encoder pretraining, JOBS at a time (default 2: each run gets its share of the cores).
-# About 2.5 hours on 2 cores. Runs resume where they stopped, so the script can be re-run after an
+# About 1.5 hours on 2 cores. Runs resume where they stopped, so the script can be re-run after an
 # interruption; finished runs are skipped in seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."

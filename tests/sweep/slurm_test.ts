@@ -9,8 +9,8 @@
  * left out) and Deno on PATH from another folder, so the job script and the tasks find Deno
  * without npm's binary. The copy lies in the system's temporary folder, since `deno task` puts
  * the `node_modules/.bin` of every folder above the project on PATH (this checkout's would
- * lend it npm's Deno); this test reads it through a Deno with all permissions. A 2-experiment × 2-seed sweep of the tiny fixture (12 iterations each) is
- * submitted; one array task is cancelled (`scancel`) after its first checkpoint; `sweep status`
+ * lend it npm's Deno); this test reads it through a Deno with all permissions. A 2-experiment ×
+ * 2-seed sweep of tiny fixtures (48 and 12 iterations) is submitted; one array task is cancelled (`scancel`) after its first checkpoint; `sweep status`
  * shows it; the resubmitted sweep asks for that task alone, which resumes; then the four run
  * directories, the results table, and the cancelled run's metrics and weights, identical to an
  * uninterrupted run of the same experiment and seed, are checked. About 90 s on 2 loaded cores.
@@ -218,11 +218,11 @@ Deno.test({
       assert.doesNotMatch(script, /node_modules\/deno/);
       assert.match(script, /^#SBATCH --array=0-3$/m);
 
-      // The run of task 1 (tiny, seed 1): cancelled once it has a checkpoint.
+      // The run of task 1 (tiny_long, seed 1): cancelled once it has a checkpoint.
       const show = await task("sweep", ["show", SWEEP]);
       const dirs = [...show.stdout.matchAll(/seed \d+ {2}(runs\/\S+)/g)].map((m) => m[1]);
       assert.equal(dirs.length, 4, show.stdout);
-      assert.match(dirs[1], /^runs\/tiny\/[0-9a-f]{12}-s1$/);
+      assert.match(dirs[1], /^runs\/tiny_long\/[0-9a-f]{12}-s1$/);
       const killed = join(project, dirs[1]);
       await until(
         "a checkpoint of task 1",
@@ -240,7 +240,7 @@ Deno.test({
       // The uninterrupted run of the same experiment and seed, trained directly meanwhile.
       const reference = join(project, ".cache", "reference");
       const direct = task("run", [
-        "tests/fixtures/tiny.ts",
+        "tests/fixtures/tiny_long.ts",
         "--seed",
         "1",
         "--out",
@@ -251,7 +251,7 @@ Deno.test({
       assert.equal(status.code, 0, status.stderr);
       assert.match(
         status.stdout,
-        new RegExp(`tiny s1 .*\\[slurm CANCELLED, job ${array}_1, squeue\\]`),
+        new RegExp(`tiny_long s1 .*\\[slurm CANCELLED, job ${array}_1, squeue\\]`),
       );
       assert.match(status.stdout, /sacct: /);
 
@@ -278,7 +278,7 @@ Deno.test({
 
       const results = await task("sweep", ["results", SWEEP]);
       assert.equal(results.code, 0, results.stderr);
-      assert.match(results.stdout, /\| tiny \| `[0-9a-f]{12}` \| 2 \| /);
+      assert.match(results.stdout, /\| tiny_long \| `[0-9a-f]{12}` \| 2 \| /);
       assert.match(results.stdout, /\| tiny_narrow \| `[0-9a-f]{12}` \| 2 \| /);
 
       const ran = await direct;
