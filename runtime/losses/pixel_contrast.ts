@@ -112,6 +112,8 @@ export interface SampledAnchors {
   anchorWeight: tf.Tensor1D;
   /** The class of each candidate. */
   classes: Int32Array;
+  /** `[M·M]` 1 where candidates i and j share a class (built once, read by the loss). */
+  sameClass: Float32Array;
 }
 
 /**
@@ -191,6 +193,7 @@ export function sampleAnchors(
       inverseCount,
       anchorWeight,
       classes,
+      sameClass: same,
     };
   });
 }
@@ -214,7 +217,7 @@ export function supConLoss(
 ): tf.Scalar {
   return tf.tidy(() => {
     const m = z.shape[0];
-    const sameClass = tf.tensor2d(sameClassMatrix(anchors.classes), [m, m]);
+    const sameClass = tf.tensor2d(anchors.sameClass, [m, m]);
     const { selected } = anchors;
     const pair = tf.mul(selected.reshape([m, 1]), selected.reshape([1, m]));
     const positive = tf.mul(tf.mul(sameClass, pair), tf.sub(1, tf.eye(m)));

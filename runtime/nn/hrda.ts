@@ -34,7 +34,7 @@ import {
   slidingWindows,
 } from "./multi_resolution.ts";
 
-/** HRDA's settings (the `multiResolution` block's fields). */
+/** HRDA's settings in pixels of the training crop (from the resolution block's fields). */
 export interface MultiResolutionConfig {
   /** Context scale s_c (0.5). */
   contextScale: number;

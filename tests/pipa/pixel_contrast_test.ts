@@ -136,6 +136,10 @@ Deno.test("SupCon on 6 anchors equals the formula computed by hand in float64", 
     l2Normalize(tf.tensor2d(raw)),
     {
       classes,
+      sameClass: Float32Array.from(
+        { length: 36 },
+        (_, k) => classes[Math.floor(k / 6)] === classes[k % 6] ? 1 : 0,
+      ),
       selected: tf.tensor1d(selected),
       inverseCount: tf.tensor1d(weights.inverseCount),
       anchorWeight: tf.tensor1d(weights.anchorWeight),
@@ -217,14 +221,21 @@ Deno.test("a tiny DAFormer run with pixel contrast trains its head and resumes b
 Deno.test("on HRDA the term reads the detail crop's features and runs a step", async () => {
   await useBackend("wasm");
   await ensureTinyEncoder();
-  for (const hardFrom of ["prediction", "untrainedHead"] as const) {
+  const losses: Record<string, number[]> = {};
+  for (
+    const [hardFrom, hrdaLabel] of [
+      ["prediction", "cropped"],
+      ["untrainedHead", "cropped"],
+      ["prediction", "full"],
+    ] as const
+  ) {
     const experiment = extend(tinyHrda, {
-      losses: { pixel: pixelContrast({ minPixels: 5, projectionDim: 8, hardFrom }) },
+      losses: { pixel: pixelContrast({ minPixels: 5, projectionDim: 8, hardFrom, hrdaLabel }) },
       run: { iterations: 2 },
       evaluation: { every: 2 },
     });
     const program = compile(experiment);
-    const dir = await fresh(".cache/test-pixel", `hrda-${hardFrom}`);
+    const dir = await fresh(".cache/test-pixel", `hrda-${hardFrom}-${hrdaLabel}`);
     const finished = await train(program, { ...quiet, runDir: dir, resume: "auto" });
     assert.equal(finished.status, "finished", finished.message);
     const records = (await reproducible(dir)) as {
@@ -233,5 +244,9 @@ Deno.test("on HRDA the term reads the detail crop's features and runs a step", a
     }[];
     const pixel = records.filter((r) => r.type === "train").map((r) => r.losses!.pixel);
     assert.ok(pixel.every((v) => Number.isFinite(v)), `${pixel}`);
+    losses[`${hardFrom}/${hrdaLabel}`] = pixel;
   }
+  // The detail crop's box is what the labels are cut to: the whole crop's label (the released
+  // misalignment) gives other anchors, so another loss from the same draws.
+  assert.notDeepEqual(losses["prediction/cropped"], losses["prediction/full"]);
 });
