@@ -23,6 +23,7 @@ import { registerResizeGradient } from "./resize_gradient.ts";
 import { registerFusedNormKernels } from "./kernels/layer_norm.ts";
 import { registerFusedOptimizerKernels } from "./kernels/adamw.ts";
 import { registerLinearKernels } from "./kernels/linear.ts";
+import { installSharingClone } from "./engine_clone.ts";
 import {
   defaultWasmThreads,
   initThreadedWasm,
@@ -66,6 +67,7 @@ export interface BackendOptions {
   threads?: number;
 }
 
+installSharingClone();
 registerWasmTrainingKernels();
 registerConvolutionGradients();
 registerResizeGradient();

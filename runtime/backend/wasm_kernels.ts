@@ -15,17 +15,13 @@
  */
 import { tf } from "../tf.ts";
 import { conv2dBackpropInput, depthwiseBackpropInput, isPointwise } from "./conv_backprop.ts";
-import {
-  col2im,
-  columnSums,
-  depthwiseFilterGradient,
-  im2colTransposed,
-  transpose,
-} from "./conv_loops.ts";
+import { col2im, depthwiseFilterGradient, im2colTransposed, transpose } from "./conv_loops.ts";
 import { geometryOf, type WasmBackendLike, WasmKernelOps } from "./tensor_ops.ts";
+import { heapAddress, type HeapBackend, simdKernels } from "./simd/mod.ts";
+import { WASM_LAYOUT_KERNELS, wrapWasmKernels } from "./wasm_layout.ts";
 
 /** The wasm backend's own API that our kernels need. */
-interface WasmBackend extends WasmBackendLike {
+interface WasmBackend extends WasmBackendLike, HeapBackend {
   readSync(dataId: unknown): ArrayLike<number>;
   incRef(dataId: unknown): void;
 }
@@ -122,9 +118,11 @@ function conv2DBackpropInputKernel({ inputs, backend, attrs }: KernelArgs): tf.T
 }
 
 /**
- * The depthwise filter gradient in one JavaScript pass (`depthwiseFilterGradient`, float64
- * sums), measured 2.5–10× faster than the depthwise convolution of X with dY it replaces; its
- * values move by float32 rounding (≤ 1.2e-6 of the largest entry on MiT-B0's shapes).
+ * The depthwise filter gradient in one pass with float64 sums (`depthwiseFilterGradient`),
+ * measured 2.5–10× faster than the depthwise convolution of X with dY it replaces; its values
+ * move by float32 rounding (≤ 1.2e-6 of the largest entry on MiT-B0's shapes). With channel
+ * multiplier 1 (every MiT and DAFormer layer) the pass is the SIMD kernel's, bit-identical to the
+ * JavaScript one and ~5× faster; the float64 sums live in a scratch tensor on the heap.
  */
 function depthwiseBackpropFilterKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs;
@@ -132,7 +130,37 @@ function depthwiseBackpropFilterKernel({ inputs, backend, attrs }: KernelArgs): 
   const ops = new WasmKernelOps(backend);
   const g = geometryOf(convInfo(x.shape, filterShape, attrs, true));
   const out = ops.alloc(filterShape);
-  depthwiseFilterGradient(ops.view(x), ops.view(dy), g, filterShape[3], ops.view(out));
+  const count = tf.util.sizeFromShape(filterShape);
+  if (filterShape[3] !== 1) {
+    depthwiseFilterGradient(ops.view(x), ops.view(dy), g, filterShape[3], ops.view(out));
+    return ops.finish(out);
+  }
+  // Two float32 slots per double, and one more for 8-byte alignment.
+  const scratch = ops.alloc([2 * count + 1]);
+  const start = heapAddress(backend, scratch);
+  const aligned = start % 8 === 0 ? start : start + 4;
+  const sums = new Float64Array(ops.view(scratch).buffer, aligned, count);
+  sums.fill(0);
+  simdKernels(backend).depthwiseFilterGrad(
+    heapAddress(backend, x),
+    heapAddress(backend, dy),
+    aligned,
+    g.batch,
+    g.inHeight,
+    g.inWidth,
+    g.inChannels,
+    g.outHeight,
+    g.outWidth,
+    g.filterHeight,
+    g.filterWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.dilationHeight,
+    g.dilationWidth,
+    g.padTop,
+    g.padLeft,
+  );
+  ops.view(out).set(sums);
   return ops.finish(out);
 }
 
@@ -202,6 +230,45 @@ function swapIsCheaper(m: number, k: number, n: number, ta: boolean, tb: boolean
 }
 
 /**
+ * A product of untransposed operands with more than one matrix in the batch, on the SIMD kernel
+ * (`simd/functions.ts`): tfjs runs these through a scalar loop (~0.5 GFLOP/s for attention's
+ * 1024×16·16×32 per image), and the kernel sums in that loop's order, so the results are
+ * bit-identical. A batch of one stays on XNNPACK (`undefined`), and so do batch shapes that do
+ * not broadcast by a batch of one.
+ */
+function batchedProduct(
+  backend: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+): tf.TensorInfo | undefined {
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  const batch = Math.max(batchA, batchB);
+  const [m, k] = a.shape.slice(-2);
+  const [kb, n] = b.shape.slice(-2);
+  if (batch === 1 || kb !== k || ![1, batch].includes(batchA) || ![1, batch].includes(batchB)) {
+    return undefined;
+  }
+  const outer = tf.backend_util.assertAndGetBroadcastShape(
+    a.shape.slice(0, -2),
+    b.shape.slice(0, -2),
+  );
+  const out = backend.makeOutput([...outer, m, n], "float32");
+  simdKernels(backend).batchMatMul(
+    heapAddress(backend, a),
+    heapAddress(backend, b),
+    heapAddress(backend, out),
+    batch,
+    batchA === 1 ? 0 : 4 * m * k,
+    batchB === 1 ? 0 : 4 * k * n,
+    m,
+    k,
+    n,
+  );
+  return out;
+}
+
+/**
  * `BatchMatMul` with transposed operands: the wasm kernel's transposed path is a scalar loop about
  * 10× slower than its plain path (measured: 1.3 vs 23 GFLOP/s for 2048×9216ᵀ·2048×256), and
  * every matmul gradient transposes an operand. We transpose in JavaScript first (tiled, ~2× the
@@ -213,12 +280,16 @@ function batchMatMulWith(original: tf.KernelFunc) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
     const { a, b } = inputs;
-    if ((!transposeA && !transposeB) || a.dtype !== "float32" || b.dtype !== "float32") {
-      return original({ inputs, backend, attrs } as never) as tf.TensorInfo;
-    }
     const plain = { transposeA: false, transposeB: false };
     const product = (left: tf.TensorInfo, right: tf.TensorInfo) =>
-      original({ inputs: { a: left, b: right }, backend, attrs: plain } as never) as tf.TensorInfo;
+      batchedProduct(backend, left, right) ??
+        original(
+          { inputs: { a: left, b: right }, backend, attrs: plain } as never,
+        ) as tf.TensorInfo;
+    if (a.dtype !== "float32" || b.dtype !== "float32") {
+      return original({ inputs, backend, attrs } as never) as tf.TensorInfo;
+    }
+    if (!transposeA && !transposeB) return product(a, b);
     const ops = new WasmKernelOps(backend);
     const [ar, ac] = a.shape.slice(-2);
     const [m, k] = transposeA ? [ac, ar] : [ar, ac];
@@ -244,39 +315,6 @@ function batchMatMulWith(original: tf.KernelFunc) {
       transposeB ? swapLastAxes(ops, b) : b,
     );
     return ops.finish(out);
-  };
-}
-
-/**
- * `Sum` over leading axes (every bias and BatchNorm gradient sums over N, H, W) as column sums in
- * one JavaScript pass (`columnSums`): the wasm kernel transposes and loops (measured 19 ms for
- * [2,32,32,1024] → [1024]), and the XNNPACK product `ones · X` packs all of X as weights on
- * every call (8.5 ms for [2048, 256]; the pass takes 1.3 ms). The float32, row-order
- * accumulation is that product's arithmetic, so the sums are bit-identical to it. Other
- * reductions keep the original kernel.
- */
-function sumWith(original: tf.KernelFunc) {
-  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
-    const { x } = inputs;
-    const rank = x.shape.length;
-    const axes = ([] as number[]).concat(attrs.axis as number | number[]).map((
-      a,
-    ) => (a < 0 ? a + rank : a))
-      .sort((a, b) => a - b);
-    const leading = axes.length > 0 && axes.every((a, i) => a === i);
-    if (!leading || x.dtype !== "float32") {
-      return original({ inputs, backend, attrs } as never) as tf.TensorInfo;
-    }
-    const rows = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
-    const rest = x.shape.slice(axes.length);
-    const columns = rest.reduce((a, b) => a * b, 1);
-    const out = backend.makeOutput(
-      attrs.keepDims ? [...axes.map(() => 1), ...rest] : rest,
-      x.dtype,
-    );
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    columnSums(view(x), rows, columns, view(out));
-    return out;
   };
 }
 
@@ -316,31 +354,10 @@ const implementations: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
 
 let copyIdentity: tf.KernelFunc | undefined;
 
-let originalBatchMatMul: tf.KernelFunc | undefined;
-
 /** Registers (or re-registers, replacing tfjs's slow one) every kernel of ours on wasm. */
 export function registerWasmTrainingKernels(): void {
-  if (originalBatchMatMul === undefined) {
-    const kernel = tf.getKernel("BatchMatMul", "wasm");
-    if (kernel === undefined) throw new Error("wasm backend: BatchMatMul is not registered");
-    originalBatchMatMul = kernel.kernelFunc;
-    tf.unregisterKernel("BatchMatMul", "wasm");
-    tf.registerKernel({
-      kernelName: "BatchMatMul",
-      backendName: "wasm",
-      setupFunc: kernel.setupFunc,
-      kernelFunc: batchMatMulWith(originalBatchMatMul) as unknown as tf.KernelFunc,
-    });
-    const sum = tf.getKernel("Sum", "wasm");
-    if (sum === undefined) throw new Error("wasm backend: Sum is not registered");
-    tf.unregisterKernel("Sum", "wasm");
-    tf.registerKernel({
-      kernelName: "Sum",
-      backendName: "wasm",
-      setupFunc: sum.setupFunc,
-      kernelFunc: sumWith(sum.kernelFunc) as unknown as tf.KernelFunc,
-    });
-  }
+  wrapWasmKernels({ BatchMatMul: batchMatMulWith });
+  wrapWasmKernels(WASM_LAYOUT_KERNELS);
   copyIdentity ??= tf.getKernel("Identity", "wasm")?.kernelFunc;
   for (const name of WASM_TRAINING_KERNELS) {
     if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");

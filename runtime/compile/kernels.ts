@@ -114,14 +114,14 @@ export const SELF_TRAINING_KERNELS: KernelUse = {
     "Select",
     "Softmax",
     "Sub",
-    "UdaEmaUpdate",
+    "UdaEmaUpdateGroup",
   ],
 };
 
-/** One AdamW update: one fused kernel per parameter (`backend/kernels/adamw.ts`). */
+/** One AdamW update: the fused kernel of every parameter in one dispatch (`backend/kernels/adamw.ts`). */
 export const ADAMW_KERNELS: KernelUse = {
   differentiated: [],
-  backward: ["UdaAdamW"],
+  backward: ["UdaAdamWGroup"],
 };
 
 /** Whole-image evaluation: resize logits to the label, argmax, confusion counts. */

@@ -18,7 +18,7 @@
  */
 import { tf } from "../tf.ts";
 import type { Param } from "../nn/params.ts";
-import { fusedAdamW } from "../backend/kernels/adamw.ts";
+import { type AdamWCall, fusedAdamWGroup } from "../backend/kernels/adamw.ts";
 import {
   assignGroup,
   DAFORMER_PARAM_RULES,
@@ -150,6 +150,8 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay } = this.options;
     this.#step += 1;
     tf.tidy(() => {
+      const updates: number[] = [];
+      const calls: AdamWCall[] = [];
       this.#params.forEach((param, i) => {
         const grad = grads[param.name];
         if (grad === undefined) return;
@@ -161,17 +163,28 @@ export class AdamW {
         // One fused kernel per parameter, bit-identical on cpu and wasm to the tfjs chain
         // m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p = p·(1 − lr·wd) − (m/denom)·step_size
         // (`backend/kernels/adamw.ts`); decay factor 1 stands for "no decay" (p·1 is exact).
-        const [updated, m, v] = fusedAdamW(param.variable, grad, this.#m[i], this.#v[i], {
-          beta1,
-          beta2,
-          eps,
-          stepSize: groupLr / (1 - beta1 ** t),
-          sqrtCorrection2: Math.sqrt(1 - beta2 ** t),
-          decayFactor: decay === 0 ? 1 : 1 - groupLr * decay,
+        // All parameters in one dispatch (`UdaAdamWGroup`), each computed as its own call.
+        updates.push(i);
+        calls.push({
+          param: param.variable,
+          grad,
+          m: this.#m[i],
+          v: this.#v[i],
+          attrs: {
+            beta1,
+            beta2,
+            eps,
+            stepSize: groupLr / (1 - beta1 ** t),
+            sqrtCorrection2: Math.sqrt(1 - beta2 ** t),
+            decayFactor: decay === 0 ? 1 : 1 - groupLr * decay,
+          },
         });
+      });
+      fusedAdamWGroup(calls).forEach(([updated, m, v], k) => {
+        const i = updates[k];
         this.#m[i].assign(m);
         this.#v[i].assign(v);
-        param.variable.assign(updated);
+        this.#params[i].variable.assign(updated);
       });
     });
   }

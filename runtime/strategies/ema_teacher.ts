@@ -9,7 +9,7 @@
  */
 import { tf } from "../tf.ts";
 import type { ParamStore } from "../nn/params.ts";
-import { fusedEmaUpdate } from "../backend/kernels/ema.ts";
+import { fusedEmaUpdateGroup } from "../backend/kernels/ema.ts";
 
 /** α_t = min(1 − 1/(t + 1), α): 0.5 at t = 1, 0.9 at t = 9, 0.99 at t = 99, α from t = 999. */
 export function emaAlpha(iteration: number, alpha = 0.999): number {
@@ -31,6 +31,7 @@ export function updateEmaTeacher(
 ): void {
   const a = emaAlpha(iteration, alpha);
   tf.tidy(() => {
+    const pairs: { teacher: tf.Variable; student: tf.Variable }[] = [];
     for (const s of student.trainable()) {
       const t = teacher.entry(s.name);
       if (t === undefined || t.variable.shape.join() !== s.variable.shape.join()) {
@@ -39,10 +40,13 @@ export function updateEmaTeacher(
             `teacher and student must be built from the same model block.`,
         );
       }
-      // t = 0 copies (α_0 = 0 gives the same value, but an exact copy avoids 0·θ rounding).
-      // Otherwise one fused kernel, bit-identical on cpu and wasm to the tfjs chain
-      // tf.add(tf.mul(θ_ema, α), tf.mul(θ_student, 1 − α)) (`backend/kernels/ema.ts`).
-      t.variable.assign(iteration === 0 ? s.variable : fusedEmaUpdate(t.variable, s.variable, a));
+      pairs.push({ teacher: t.variable, student: s.variable });
     }
+    // t = 0 copies (α_0 = 0 gives the same value, but an exact copy avoids 0·θ rounding).
+    // Otherwise the fused kernel, bit-identical on cpu and wasm to the tfjs chain
+    // tf.add(tf.mul(θ_ema, α), tf.mul(θ_student, 1 − α)) (`backend/kernels/ema.ts`), for every
+    // parameter in one dispatch.
+    if (iteration === 0) { for (const p of pairs) p.teacher.assign(p.student); }
+    else fusedEmaUpdateGroup(pairs, a).forEach((out, k) => pairs[k].teacher.assign(out));
   });
 }

@@ -21,7 +21,11 @@
  * @module
  */
 import { tf } from "../../tf.ts";
-import { type ElementwiseKernel, registerElementwiseKernel } from "./adamw_elementwise.ts";
+import {
+  type ElementwiseKernel,
+  registerElementwiseKernel,
+  runKernelGroup,
+} from "./adamw_elementwise.ts";
 import { UDA_EMA_UPDATE, UDA_EMA_UPDATE_KERNEL } from "./ema.ts";
 
 /** The kernel name of the fused AdamW update. */
@@ -94,6 +98,25 @@ export const UDA_ADAMW_KERNEL: ElementwiseKernel = {
   outputs: 3,
   constants: adamwConstants,
   loop: adamwLoop,
+  simd: (kernels, [p, g, m, v, outP, outM, outV], count, c) =>
+    kernels.adamw(
+      p,
+      g,
+      m,
+      v,
+      outP,
+      outM,
+      outV,
+      count,
+      c.beta1,
+      c.oneMinusBeta1,
+      c.beta2,
+      c.oneMinusBeta2,
+      c.eps,
+      c.stepSize,
+      c.sqrtCorrection2,
+      c.decayFactor,
+    ),
   webgpu: [
     {
       output: 1,
@@ -143,8 +166,37 @@ export function fusedAdamW(
   return [out[0], out[1], out[2]];
 }
 
+/** One AdamW update's tensors and attributes, for {@linkcode fusedAdamWGroup}. */
+export interface AdamWCall {
+  param: tf.Tensor;
+  grad: tf.Tensor;
+  m: tf.Tensor;
+  v: tf.Tensor;
+  attrs: AdamWKernelAttrs;
+}
+
+/**
+ * Runs `UdaAdamW` for every entry in one dispatch (`UdaAdamWGroup`) and returns each entry's
+ * [param′, m′, v′], exactly as separate {@linkcode fusedAdamW} calls would.
+ */
+export function fusedAdamWGroup(calls: readonly AdamWCall[]): [tf.Tensor, tf.Tensor, tf.Tensor][] {
+  const outs = runKernelGroup(
+    UDA_ADAMW_KERNEL,
+    calls.map(({ param, grad, m, v, attrs }) => ({
+      inputs: { param, grad, m, v },
+      attrs: attrs as unknown as Record<string, unknown>,
+    })),
+  );
+  return outs.map(([p, m, v]) => [p, m, v]);
+}
+
 /** The fused optimiser kernels {@linkcode registerFusedOptimizerKernels} registers. */
-export const FUSED_OPTIMIZER_KERNELS: readonly string[] = [UDA_ADAMW, UDA_EMA_UPDATE];
+export const FUSED_OPTIMIZER_KERNELS: readonly string[] = [
+  UDA_ADAMW,
+  `${UDA_ADAMW}Group`,
+  UDA_EMA_UPDATE,
+  `${UDA_EMA_UPDATE}Group`,
+];
 
 /** Registers `UdaAdamW` and `UdaEmaUpdate` on cpu, tensorflow, wasm and webgpu (idempotent). */
 export function registerFusedOptimizerKernels(): void {

@@ -23,6 +23,7 @@
  * @module
  */
 import { tf } from "../../tf.ts";
+import { heapAddress, type HeapBackend, type SimdKernels, simdKernels } from "../simd/mod.ts";
 
 /** Backends the fused kernels are registered on. */
 export const FUSED_KERNEL_BACKENDS: readonly string[] = ["cpu", "tensorflow", "wasm", "webgpu"];
@@ -62,6 +63,17 @@ export interface ElementwiseKernel {
   ): void;
   /** The webgpu programs, in execution order (a stage may read earlier stages' outputs). */
   webgpu: readonly WebGpuStage[];
+  /**
+   * wasm: the same arithmetic on f32x4 lanes (`simd/functions.ts`) over the first `count` (a
+   * multiple of 4) elements, given the byte addresses of the inputs and then the outputs;
+   * `loop` does the remaining 0–3. Bit-identical to `loop`.
+   */
+  simd?(
+    kernels: SimdKernels,
+    addresses: number[],
+    count: number,
+    c: Record<string, number>,
+  ): void;
 }
 
 interface HostBackend {
@@ -69,7 +81,7 @@ interface HostBackend {
   write(values: Float32Array, shape: number[], dtype: tf.DataType): unknown;
 }
 
-interface WasmBackend {
+interface WasmBackend extends HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
@@ -129,8 +141,16 @@ function wasmKernel(def: ElementwiseKernel) {
     );
     // Heap views only after every allocation: `makeOutput` may grow the wasm memory, which
     // detaches views taken before it.
-    const outs = outInfos.map((o) => backend.typedArrayFromHeap(o));
-    def.loop(infos.map((t) => backend.typedArrayFromHeap(t)), outs, def.constants(attrs));
+    const c = def.constants(attrs);
+    const n = tf.util.sizeFromShape(infos[0].shape);
+    const vectorised = def.simd === undefined ? 0 : n - (n % 4);
+    if (vectorised > 0) {
+      const addresses = [...infos, ...outInfos].map((t) => heapAddress(backend, t));
+      def.simd!(simdKernels(backend), addresses, vectorised, c);
+    }
+    const outs = outInfos.map((o) => backend.typedArrayFromHeap(o).subarray(vectorised));
+    const ins = infos.map((t) => backend.typedArrayFromHeap(t).subarray(vectorised));
+    def.loop(ins, outs, c);
     return outInfos;
   };
 }
@@ -189,27 +209,69 @@ function webgpuKernel(def: ElementwiseKernel) {
   };
 }
 
+/** The kernel name of `def` applied to many same-kind argument sets in one dispatch. */
+export function groupKernelName(def: ElementwiseKernel): string {
+  return `${def.name}Group`;
+}
+
 /**
- * Registers `def` on every backend of {@linkcode FUSED_KERNEL_BACKENDS} (replacing an earlier
- * registration, so calling twice is harmless). No gradient is registered: these kernels update
- * state outside any tape, and differentiating through one fails with tfjs's "gradient function
- * not found" error rather than giving a wrong gradient.
+ * One dispatch for many calls of one kernel (every parameter of an optimiser step): inputs
+ * named `<input><k>` for call k, attributes `calls` (each call's own attributes), outputs call
+ * 0's, then call 1's, and so on. Each call runs the backend's single-call function, so the values
+ * are exactly those of separate dispatches; the engine's per-dispatch work is paid once.
+ */
+function groupKernel(def: ElementwiseKernel, single: (args: never) => tf.TensorInfo[]) {
+  return ({ inputs, backend, attrs }: KernelArgs<unknown>): tf.TensorInfo[] => {
+    const calls = attrs.calls as Record<string, unknown>[];
+    return calls.flatMap((callAttrs, k) => {
+      const own = Object.fromEntries(def.inputs.map((name) => [name, inputs[`${name}${k}`]]));
+      return single({ inputs: own, backend, attrs: callAttrs } as never);
+    });
+  };
+}
+
+/**
+ * Runs `def` once per entry of `calls` (inputs and attributes) in one dispatch on the active
+ * backend, returning each call's outputs. Not differentiable.
+ */
+export function runKernelGroup(
+  def: ElementwiseKernel,
+  calls: { inputs: Record<string, tf.Tensor>; attrs: Record<string, unknown> }[],
+): tf.Tensor[][] {
+  if (calls.length === 0) return [];
+  const inputs: Record<string, tf.Tensor> = {};
+  calls.forEach((call, k) => {
+    for (const name of def.inputs) inputs[`${name}${k}`] = call.inputs[name];
+  });
+  const attrs = { calls: calls.map((c) => c.attrs) } as unknown as tf.NamedAttrMap;
+  const flat = tf.engine().runKernel(groupKernelName(def), inputs, attrs) as tf.Tensor[];
+  return calls.map((_, k) => flat.slice(k * def.outputs, (k + 1) * def.outputs));
+}
+
+/**
+ * Registers `def`, and its group form ({@linkcode groupKernelName}), on every backend of
+ * {@linkcode FUSED_KERNEL_BACKENDS} (replacing an earlier registration, so calling twice is
+ * harmless). No gradient is registered: these kernels update state outside any tape, and
+ * differentiating through one fails with tfjs's "gradient function not found" error rather than
+ * giving a wrong gradient.
  */
 export function registerElementwiseKernel(def: ElementwiseKernel): void {
-  const funcs: Record<string, unknown> = {
+  const funcs: Record<string, (args: never) => tf.TensorInfo[]> = {
     cpu: hostKernel(def),
     tensorflow: hostKernel(def),
     wasm: wasmKernel(def),
     webgpu: webgpuKernel(def),
   };
   for (const backendName of FUSED_KERNEL_BACKENDS) {
-    if (tf.getKernel(def.name, backendName) !== undefined) {
-      tf.unregisterKernel(def.name, backendName);
+    const kernels = [
+      [def.name, funcs[backendName]],
+      [groupKernelName(def), groupKernel(def, funcs[backendName])],
+    ] as const;
+    for (const [kernelName, kernelFunc] of kernels) {
+      if (tf.getKernel(kernelName, backendName) !== undefined) {
+        tf.unregisterKernel(kernelName, backendName);
+      }
+      tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
     }
-    tf.registerKernel({
-      kernelName: def.name,
-      backendName,
-      kernelFunc: funcs[backendName] as tf.KernelFunc,
-    });
   }
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { tf } from "../../tf.ts";
-import type { ElementwiseKernel } from "./adamw_elementwise.ts";
+import { type ElementwiseKernel, runKernelGroup } from "./adamw_elementwise.ts";
 
 /** The kernel name of the fused EMA update. */
 export const UDA_EMA_UPDATE = "UdaEmaUpdate";
@@ -42,6 +42,8 @@ export const UDA_EMA_UPDATE_KERNEL: ElementwiseKernel = {
   outputs: 1,
   constants: emaConstants,
   loop: emaLoop,
+  simd: (kernels, [teacher, student, out], count, c) =>
+    kernels.ema(teacher, student, out, count, c.alpha, c.oneMinusAlpha),
   webgpu: [{
     output: 0,
     sources: ["teacher", "student"],
@@ -56,4 +58,18 @@ export function fusedEmaUpdate(teacher: tf.Tensor, student: tf.Tensor, alpha: nu
   // Kernels of `registerElementwiseKernel` return a list, so the engine returns one too.
   const out = tf.engine().runKernel(UDA_EMA_UPDATE, { teacher, student }, { alpha });
   return (out as tf.Tensor[])[0];
+}
+
+/**
+ * `UdaEmaUpdate` of every pair in one dispatch (`UdaEmaUpdateGroup`): the new teacher tensors,
+ * each exactly what {@linkcode fusedEmaUpdate} returns for its pair.
+ */
+export function fusedEmaUpdateGroup(
+  pairs: readonly { teacher: tf.Tensor; student: tf.Tensor }[],
+  alpha: number,
+): tf.Tensor[] {
+  return runKernelGroup(
+    UDA_EMA_UPDATE_KERNEL,
+    pairs.map((inputs) => ({ inputs, attrs: { alpha } })),
+  ).map(([out]) => out);
 }
