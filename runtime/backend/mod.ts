@@ -24,6 +24,7 @@ import { registerFusedNormKernels } from "./kernels/layer_norm.ts";
 import { registerFusedOptimizerKernels } from "./kernels/adamw.ts";
 import { registerLinearKernels } from "./kernels/linear.ts";
 import { installSharingClone } from "./engine_clone.ts";
+import { registerReluGradient } from "./kernels/relu_grad.ts";
 import {
   defaultWasmThreads,
   initThreadedWasm,
@@ -73,6 +74,7 @@ registerConvolutionGradients();
 registerResizeGradient();
 registerFusedNormKernels();
 registerFusedOptimizerKernels();
+registerReluGradient();
 registerLinearKernels();
 
 /**

@@ -3,7 +3,7 @@
  * tensors, each wrapping the original and computing exactly what it computes:
  *
  * - `Sum` and `Mean` over leading axes (every bias, BatchNorm and LayerNorm-statistics reduction
- *   over N, H, W): column sums in one JavaScript pass. The wasm kernels transpose first and then
+ *   over N, H, W): column sums in one pass of the SIMD module (`simd/functions.ts`). The wasm kernels transpose first and then
  *   loop, and the XNNPACK product `ones · X` packs all of X on every call.
  * - `SplitV` (the gradient of every `concat`, such as the SegFormer head's four-scale concat):
  *   contiguous row copies. The wasm kernel runs one generic strided `Slice` per output (measured
@@ -16,9 +16,9 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { columnSums } from "./conv_loops.ts";
+import { heapAddress, type HeapBackend, simdKernels } from "./simd/mod.ts";
 
-interface WasmBackend {
+interface WasmBackend extends HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
 }
@@ -72,8 +72,14 @@ function leadingReduction(mean: boolean) {
       attrs.keepDims ? [...x.shape.slice(0, k).map(() => 1), ...rest] : rest,
       "float32",
     );
+    const columns = tf.util.sizeFromShape(rest);
+    simdKernels(backend).columnSums(
+      heapAddress(backend, x),
+      heapAddress(backend, out),
+      rows,
+      columns,
+    );
     const values = backend.typedArrayFromHeap(out) as Float32Array;
-    columnSums(backend.typedArrayFromHeap(x) as Float32Array, rows, values.length, values);
     if (mean) { for (let i = 0; i < values.length; i++) values[i] /= rows; }
     return out;
   };

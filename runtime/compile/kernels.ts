@@ -65,6 +65,7 @@ export const SEGMENTOR_KERNELS: KernelUse = {
     "UdaGeluGrad",
     "UdaLayerNormGrad",
     "UdaLinearGrad",
+    "UdaReluGrad",
   ],
 };
 

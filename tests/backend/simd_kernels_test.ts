@@ -254,3 +254,22 @@ for (const backend of ["wasm", "cpu"] as const) {
     assert.equal(after.numBytes, before.numBytes);
   });
 }
+
+for (const backend of ["wasm", "cpu"] as const) {
+  Deno.test(`${backend}: UdaReluGrad is bit-identical to tfjs's ReLU gradient (dy · step(x))`, async () => {
+    await useBackend(backend);
+    const rng = new RandomStream(61);
+    // 4·k + 3 elements (the SIMD lanes and the scalar tail), zeros and negative zeros in x and dy.
+    const n = 4 * 25 + 3;
+    const x = rng.normalArray(n).map((v, i) => (i % 7 === 0 ? 0 : i % 11 === 0 ? -0 : v));
+    const dy = rng.normalArray(n).map((v, i) => (i % 5 === 0 ? -0 : v));
+    const [ours, reference] = tf.tidy(() => {
+      const xt = tf.tensor(x), dyt = tf.tensor(dy);
+      const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dyt)))(xt);
+      // tfjs-core's own ReLU gradient: dy · cast(step(x), float32).
+      return [grad, tf.mul(dyt, tf.cast(tf.step(xt), "float32"))];
+    });
+    assert.deepEqual(bits(await ours.data()), bits(await reference.data()));
+    tf.dispose([ours, reference]);
+  });
+}

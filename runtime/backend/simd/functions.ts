@@ -12,6 +12,8 @@
  *   (attention's `q·kᵀ` and `attn·v`) as a scalar loop at ~0.5 GFLOP/s: per output element,
  *   partial sums over blocks of 48 along k, each a sequential float sum, added to the output in
  *   block order. Here four or sixteen output columns are summed at once, in the same order.
+ * - `reluGrad`: `UdaReluGrad`'s loop (`kernels/relu_grad.ts`), the comparison as a lane mask.
+ * - `columnSums`: the column sums of `Sum` and `Mean` over leading axes (`wasm_layout.ts`).
  * - `depthwiseFilterGrad`: `depthwiseFilterGradient` of `conv_loops.ts` (channel multiplier 1)
  *   with its float64 sums, two channels per f64x2 lane pair: float32 products are exact in
  *   double, and each lane adds them in the loop's order.
@@ -80,6 +82,26 @@ function emaFunction(): FunctionDef {
   at(student).v128Load().get(b).f32x4Mul().f32x4Add().v128Store();
   increment(code, i, 16).br(0).end().end();
   return { name: "ema", params: l.params, locals: l.locals, body: code };
+}
+
+/** `reluGrad(dy, x, out, count)`: `out = dy · (x > 0 ? 1 : 0)` over a multiple of 4 elements. */
+function reluGradFunction(): FunctionDef {
+  const l = new Locals();
+  const [dy, x, out, count] = Array.from({ length: 4 }, () => l.param(I32));
+  const i = l.local(I32), end = l.local(I32), one = l.local(V128);
+  const code = new Code();
+  code.get(count).i32Const(2).i32Shl().set(end);
+  code.f32Const(1).f32x4Splat().set(one);
+  code.i32Const(0).set(i);
+  const at = (base: number) => code.get(base).get(i).i32Add();
+  code.block().loop().get(i).get(end).i32GeU().brIf(1);
+  at(out);
+  at(dy).v128Load();
+  // The lanes where x > 0 (all bits set) keep the bits of 1.0; the others become +0.0.
+  at(x).v128Load().v128Zero().f32x4Gt().get(one).v128And();
+  code.f32x4Mul().v128Store();
+  increment(code, i, 16).br(0).end().end();
+  return { name: "reluGrad", params: l.params, locals: l.locals, body: code };
 }
 
 /**
@@ -235,6 +257,48 @@ function depthwiseFilterGradFunction(): FunctionDef {
   return { name: "depthwiseFilterGrad", params: l.params, locals: l.locals, body: code };
 }
 
+/**
+ * `columnSums(a, out, rows, cols)`: `out[c] = Σ_r a[r][c]` over a row-major float32 matrix,
+ * each column summed in row order from 0 (the JavaScript `columnSums` of `conv_loops.ts`, and
+ * so bit-identical to it), four columns per f32x4 lane group.
+ */
+function columnSumsFunction(): FunctionDef {
+  const l = new Locals();
+  const [a, out, rows, cols] = Array.from({ length: 4 }, () => l.param(I32));
+  const [r, c, row, lanesEnd] = Array.from({ length: 4 }, () => l.local(I32));
+  const code = new Code();
+  // for (counter = 0; counter + step <= limit; counter += step)
+  const forLoop = (counter: number, limit: number, step: number, body: () => void) => {
+    code.i32Const(0).set(counter);
+    code.block().loop().get(counter).i32Const(step - 1).i32Add().get(limit).i32GeU().brIf(1);
+    body();
+    increment(code, counter, step).br(0).end().end();
+  };
+  code.get(cols).i32Const(-4).i32And().set(lanesEnd);
+  const at = (base: number, index: number) =>
+    code.get(base).get(index).i32Const(2).i32Shl().i32Add();
+  // out = 0, then each row added in order.
+  forLoop(c, cols, 1, () => {
+    at(out, c).f32Const(0).f32Store();
+  });
+  forLoop(r, rows, 1, () => {
+    code.get(r).get(cols).i32Mul().i32Const(2).i32Shl().get(a).i32Add().set(row);
+    forLoop(c, lanesEnd, 4, () => {
+      at(out, c);
+      at(out, c).v128Load();
+      at(row, c).v128Load().f32x4Add().v128Store();
+    });
+    // The last 0–3 columns; c stands at lanesEnd.
+    code.get(lanesEnd).set(c);
+    code.block().loop().get(c).get(cols).i32GeU().brIf(1);
+    at(out, c);
+    at(out, c).f32Load();
+    at(row, c).f32Load().f32Add().f32Store();
+    increment(code, c, 1).br(0).end().end();
+  });
+  return { name: "columnSums", params: l.params, locals: l.locals, body: code };
+}
+
 /** Every function of the SIMD module. */
 export function simdFunctionDefs(): FunctionDef[] {
   return [
@@ -242,5 +306,7 @@ export function simdFunctionDefs(): FunctionDef[] {
     emaFunction(),
     batchMatMulFunction(),
     depthwiseFilterGradFunction(),
+    columnSumsFunction(),
+    reluGradFunction(),
   ];
 }

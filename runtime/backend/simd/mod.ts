@@ -52,6 +52,10 @@ export interface SimdKernels {
     k: number,
     n: number,
   ): void;
+  /** `out = dy · (x > 0 ? 1 : 0)` over `count` (a multiple of 4) elements. */
+  reluGrad(dy: number, x: number, out: number, count: number): void;
+  /** `out[c] = Σ_r a[r][c]` for a row-major `rows × cols` float32 matrix, in row order. */
+  columnSums(a: number, out: number, rows: number, cols: number): void;
   /** Adds the depthwise filter gradient's products into float64 `sums` (multiplier 1). */
   depthwiseFilterGrad(
     x: number,

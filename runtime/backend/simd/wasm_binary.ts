@@ -219,6 +219,14 @@ export class Code {
   v128Zero(): this {
     return this.#simd(0x0c, ...new Array(16).fill(0));
   }
+  /** `f32x4.gt`: all ones in each lane where the first operand is greater, else zeros. */
+  f32x4Gt(): this {
+    return this.#simd(0x44);
+  }
+  /** `v128.and`. */
+  v128And(): this {
+    return this.#simd(0x4e);
+  }
   /** `f32x4.splat`. */
   f32x4Splat(): this {
     return this.#simd(0x13);
