@@ -11,6 +11,7 @@ import "./cross_entropy.ts";
 import "./feature_distance.ts";
 import "./masked_image_consistency.ts";
 import "./pixel_contrast.ts";
+import "./patch_contrast.ts";
 import "./ema_teacher.ts";
 import "./class_mix.ts";
 import "./rare_class_sampling.ts";

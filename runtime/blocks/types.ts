@@ -54,6 +54,11 @@ export interface PassRequest {
   training: boolean;
   /** BatchNorm on batch statistics in eval mode (DAFormer's teacher). */
   batchStatistics?: boolean;
+  /**
+   * The first iteration the pass runs at (a loss that starts after a warm-up); before it, a
+   * network that is not trained does not run its pass ahead of the gradient.
+   */
+  startIteration?: number;
 }
 
 /** The id of a pass, as `plan` prints it: `student@source`, `frozen@source:eval`. */

@@ -148,7 +148,9 @@ export async function trainStep(
   try {
     for (const hook of program.hooks) await hook.beforeStep?.(step);
     for (const view of program.views) step.setView(view.name, await view.build(step));
-    for (const pass of program.passes) if (!step.trained(pass)) step.pass(pass);
+    for (const pass of program.passes) {
+      if (!step.trained(pass) && (pass.startIteration ?? 0) <= iteration) step.pass(pass);
+    }
     step.enterGradient();
     const trainable = trainableParams(program, networks);
     const { value, grads } = tf.variableGrads(() => {
@@ -173,7 +175,12 @@ export async function trainStep(
         }
       }
       const byName: Record<string, tf.Tensor> = {};
-      for (const p of trainable) byName[p.name] = grads[p.variable.name];
+      // A parameter no term reached this step (a loss before its start) has no gradient, and
+      // AdamW leaves it and its step count alone, as torch does with a `.grad` of None.
+      for (const p of trainable) {
+        const grad = grads[p.variable.name];
+        if (grad !== undefined) byName[p.name] = grad;
+      }
       optimizer.apply(byName, (base) => learningRate(program.schedule, base, iteration));
       for (const hook of program.hooks) await hook.afterStep?.(step);
       return out;

@@ -579,6 +579,33 @@ export const FD_CASES: Record<string, () => FdCase[]> = {
       ) => [Float64Array.from(rows.flatMap((r) => [0, 1, 2].map((c) => x[r * 3 + c])))],
     }];
   },
+  // PiPa's patch contrast pools stride-4 decoder features to its stride-8 grid.
+  AvgPool: () => {
+    const shape = [2, 4, 6, 3];
+    return [{
+      name: "2×2 stride 2 of 2×4×6×3",
+      shapes: [shape],
+      values: [new Draw("AvgPool").normal(shape)],
+      forward: ([x]) => tf.avgPool(x as tf.Tensor4D, 2, 2, "valid"),
+      reference: ([x]) => {
+        const out = new Float64Array(2 * 2 * 3 * 3);
+        const at = (b: number, y: number, col: number, c: number) =>
+          x[((b * 4 + y) * 6 + col) * 3 + c];
+        for (let b = 0; b < 2; b++) {
+          for (let i = 0; i < 2; i++) {
+            for (let j = 0; j < 3; j++) {
+              for (let c = 0; c < 3; c++) {
+                out[((b * 2 + i) * 3 + j) * 3 + c] = (at(b, 2 * i, 2 * j, c) +
+                  at(b, 2 * i, 2 * j + 1, c) + at(b, 2 * i + 1, 2 * j, c) +
+                  at(b, 2 * i + 1, 2 * j + 1, c)) / 4;
+              }
+            }
+          }
+        }
+        return [out];
+      },
+    }];
+  },
   // HRDA's detail crop and its labels' box: an off-centre, non-square block.
   Slice: () => [{
     name: "rows 1–2, columns 2–4 of 2×3×5×4",

@@ -13,6 +13,7 @@ import { countFlops } from "../../runtime/nn/segmentor.ts";
 import { crossEntropy, extend, pixelContrast } from "../../dsl/mod.ts";
 import tiny from "../fixtures/tiny.ts";
 import tinyDaformer, { TINY_ENCODER } from "../fixtures/tiny_daformer.ts";
+import tinyPipa from "../fixtures/tiny_pipa.ts";
 import tinyHrda from "../fixtures/tiny_hrda.ts";
 import tinyMic from "../fixtures/tiny_mic.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
@@ -168,6 +169,10 @@ for (
     [
       "PiPa pixel contrast on HRDA",
       extend(tinyHrda, { losses: { pixel: pixelContrast({ minPixels: 5, projectionDim: 8 }) } }),
+    ],
+    [
+      "PiPa on DAFormer",
+      extend(tinyPipa, { losses: { patch: { startIteration: 0, confidence: 0 } } }),
     ],
   ] as const
 ) {

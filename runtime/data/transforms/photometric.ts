@@ -194,7 +194,9 @@ function reflect(i: number, n: number): number {
 
 /**
  * Separable Gaussian blur with σ for both axes and the DACS kernel sizes, reflect border
- * (kornia `GaussianBlur2d(..., border_type="reflect")`). Works on any HWC float image.
+ * (kornia `GaussianBlur2d(..., border_type="reflect")`), or one odd `kernelSize` for both axes
+ * (torchvision's `GaussianBlur(k)`, as PiPa's crop augmentation uses). Works on any HWC float
+ * image.
  */
 export function gaussianBlur(
   image: Float32Array,
@@ -202,9 +204,10 @@ export function gaussianBlur(
   height: number,
   channels: number,
   sigma: number,
+  kernelSize?: number,
 ): Float32Array {
-  const kx = gaussianKernel(blurKernelSize(width), sigma);
-  const ky = gaussianKernel(blurKernelSize(height), sigma);
+  const kx = gaussianKernel(kernelSize ?? blurKernelSize(width), sigma);
+  const ky = gaussianKernel(kernelSize ?? blurKernelSize(height), sigma);
   const rx = (kx.length - 1) / 2;
   const ry = (ky.length - 1) / 2;
   // Reflected source indices, computed once per axis instead of per tap.

@@ -1,0 +1,21 @@
+/**
+ * PiPa on DAFormer at paper scale, SYNTHIA→Cityscapes, as the released
+ * `PiPa_DAFormer/configs/pipa/*_daformer_mitb5_s0.py` (`shared/reference/pipa_cluda.md` §3.3):
+ * `./daformer.ts` with PiPa's losses (β 0.1) and the released schedule and data changes: 60 000
+ * iterations, 640² crops, Cityscapes resized to 1280×640, RCS temperature 0.1.
+ *
+ * @module
+ */
+import { extend } from "../../dsl/mod.ts";
+import daformer from "./daformer.ts";
+import { pipaPaper } from "../pipa.ts";
+
+export default extend(extend(daformer, pipaPaper), {
+  data: {
+    source: { crop: [640, 640] },
+    target: { scale: [1280, 640], crop: [640, 640] },
+    targetVal: { scale: [1280, 640] },
+    sampling: { temperature: 0.1 },
+  },
+  run: { iterations: 60000 },
+});

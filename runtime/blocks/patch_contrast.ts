@@ -1,0 +1,327 @@
+/**
+ * PiPa's patch-contrast runtime module (`shared/reference/pipa_cluda.md` §2, §8.1): the crop
+ * views, two networks and the term.
+ *
+ * - Views `<term>.crop1` and `<term>.crop2`: the overlapping pair of each target image
+ *   (`strategies/overlapping_crops.ts`), from `startIteration` on (before it they are the target
+ *   batch itself and nothing runs on them).
+ * - Network `patchContrast`: the projection `project.0` (1×1 conv C→C) → ReLU → `project.2`
+ *   (1×1 conv C→d), trained in the default group (its name has no `head`, as in the reference).
+ * - Network `patchBank`: the FIFO memory of negatives, `bankSteps` blocks of 2 × negativesPerCrop
+ *   features and pseudo-labels (−1: empty), and the next block to overwrite. It is a network's
+ *   buffers so that checkpoints carry it and a resumed run contrasts against the same memory.
+ * - The term: the decoder embedding of each crop (the student's, with gradient, or the teacher's)
+ *   pooled to stride 8 and projected; the teacher's softmax on each crop at the same positions
+ *   for ŷ and c; the overlap positions of both crops; this step's negatives (a random subset of
+ *   each crop's whole map) in the block the hook then writes; L¹ + L².
+ *
+ * @module
+ */
+import type { Block, PatchContrastParams } from "../../dsl/mod.ts";
+import { tf } from "../tf.ts";
+import { RandomStream } from "../random.ts";
+import { ParamStore } from "../nn/params.ts";
+import { addConv } from "../nn/init.ts";
+import { conv2d } from "../nn/layers.ts";
+import { l2Normalize } from "../losses/pixel_contrast.ts";
+import {
+  directionalContrast,
+  gridPseudoLabels,
+  type Negatives,
+  stopGradient,
+  toGrid,
+} from "../losses/patch_contrast.ts";
+import { cropPairs, overlapIndices, type PairGeometry } from "../strategies/overlapping_crops.ts";
+import type { KernelUse } from "../compile/kernels.ts";
+import { registerBlockModule } from "./registry.ts";
+import { countParams, type SegmentorNetwork } from "./model.ts";
+import { passId, type PassRequest, type StepContext } from "./types.ts";
+
+type PatchContrastBlock = Block<"patchContrast", PatchContrastParams>;
+
+/** The projection's network. */
+const PROJECTION = "patchContrast";
+/** The memory bank's network. */
+const BANK = "patchBank";
+/** Positions are compared on the crops' stride-8 grid (PiPa's `//8` indexing). */
+const GRID_STRIDE = 8;
+
+/** Kernels beyond the segmentor's and the teacher's. */
+export const PATCH_CONTRAST_KERNELS: KernelUse = {
+  differentiated: ["AvgPool", "BatchMatMul", "Exp", "GatherV2", "Log", "Neg", "Rsqrt", "Slice"],
+  backward: [
+    "ArgMax",
+    "AvgPoolGrad",
+    "Cast",
+    "Concat",
+    "ExpandDims",
+    "Fill",
+    "Greater",
+    "GreaterEqual",
+    "Less",
+    "LogicalAnd",
+    "Max",
+    "NotEqual",
+    "PadV2",
+    "Reverse",
+    "Softmax",
+    "UnsortedSegmentSum",
+    "ZerosLike",
+  ],
+};
+
+/** The crop side: `cropFraction` of the shorter side, down to a multiple of 16. */
+export function patchCropSize(block: PatchContrastParams, height: number, width: number): number {
+  const side = Math.floor((block.cropFraction * Math.min(height, width)) / 16) * 16;
+  if (side < 16) {
+    throw new Error(
+      `patchContrast: cropFraction ${block.cropFraction} of a ${height}×${width} target crop ` +
+        `is below 16 px; raise cropFraction or the target crop`,
+    );
+  }
+  return side;
+}
+
+/** What one step's view hands its term and hook. */
+interface StepPair {
+  iteration: number;
+  geometries: PairGeometry[];
+  grid: number;
+  /** The bank block this step writes (read when the view is built: GPU reads are asynchronous). */
+  next: number;
+  /** This step's negatives, written into the bank after the update. */
+  negatives?: Negatives;
+}
+
+/** `k` distinct flat indices of `[0, count)`, at most `count`, in random order. */
+function sampleIndices(count: number, k: number, rng: RandomStream): Int32Array {
+  return Int32Array.from(rng.shuffle([...Array(count).keys()]).slice(0, Math.min(k, count)));
+}
+
+/** Rows `[rows, d]` padded with zero features and label −1 to `size` rows. */
+function padNegatives(features: tf.Tensor2D, labels: tf.Tensor1D, size: number): Negatives {
+  const missing = size - features.shape[0];
+  if (missing === 0) return { features, labels };
+  return {
+    features: tf.concat([features, tf.zeros([missing, features.shape[1]])]) as tf.Tensor2D,
+    labels: tf.concat([labels, tf.fill([missing], -1, "int32")]) as tf.Tensor1D,
+  };
+}
+
+registerBlockModule<PatchContrastBlock>({
+  kind: "patchContrast",
+  lower(block, builder, place) {
+    const term = place.term!;
+    const views = [`${term}.crop1`, `${term}.crop2`] as const;
+    const perStep = 2 * block.negativesPerCrop;
+    const capacity = block.bankSteps * perStep;
+    let pair: StepPair | undefined;
+
+    builder.addNetwork({
+      name: PROJECTION,
+      trainable: true,
+      checkpointed: true,
+      exported: false,
+      describe: (params) =>
+        `PiPa's patch projection (1×1, ReLU, 1×1 to ${block.projectionDim}), ` +
+        `${countParams(params)} parameters`,
+      build(context) {
+        const student = context.networks.get("student") as SegmentorNetwork;
+        const channels = student.model.head.channels;
+        const params = new ParamStore();
+        const rng = new RandomStream(context.seed).fork(`init:${PROJECTION}`);
+        addConv(params, rng.fork("0"), "project.0", 1, channels, channels, { bias: true });
+        addConv(params, rng.fork("2"), "project.2", 1, channels, block.projectionDim, {
+          bias: true,
+        });
+        return Promise.resolve({ params });
+      },
+    });
+    builder.addNetwork({
+      name: BANK,
+      trainable: false,
+      checkpointed: true,
+      exported: false,
+      describe: () =>
+        `PiPa's memory bank: ${block.bankSteps} steps × ${perStep} negatives of ` +
+        `${block.projectionDim} dimensions`,
+      build() {
+        const params = new ParamStore();
+        params.add("bank.features", tf.zeros([capacity, block.projectionDim]), "plain", false);
+        params.add("bank.labels", tf.fill([capacity], -1), "plain", false);
+        params.add("bank.next", tf.zeros([1]), "plain", false);
+        return Promise.resolve({ params });
+      },
+    });
+
+    const started = (context: StepContext) => context.iteration >= block.startIteration;
+    const teacherPass = (k: number): PassRequest => ({
+      network: "teacher",
+      view: views[k],
+      training: false,
+      batchStatistics: true,
+      startIteration: block.startIteration,
+    });
+    const featurePass = (k: number): PassRequest =>
+      block.features === "student"
+        ? { network: "student", view: views[k], training: true }
+        : teacherPass(k);
+    let second: tf.Tensor4D | undefined;
+    builder.addView({
+      name: views[0],
+      reads: ["target"],
+      by: term,
+      describe: `two overlapping ${block.scale.join("–")}× rescaled crops of each target image ` +
+        `(IoU ${block.iou.join("–")}, offsets ×${block.offsetMultiple}, flips, colour)`,
+      async build(context) {
+        const target = context.view("target").image;
+        if (pair?.negatives !== undefined) {
+          tf.dispose([pair.negatives.features, pair.negatives.labels]);
+        }
+        pair = undefined;
+        if (!started(context)) {
+          second = target;
+          return { image: target };
+        }
+        const cropSize = patchCropSize(block, target.shape[1], target.shape[2]);
+        const { crops, geometries } = await cropPairs(
+          target,
+          { ...block, cropSize },
+          context.rng(`${term}:crops`),
+        );
+        context.own(...crops);
+        second = crops[1];
+        const next = (await context.network(BANK).params.get("bank.next").data())[0];
+        pair = { iteration: context.iteration, geometries, grid: cropSize / GRID_STRIDE, next };
+        return { image: crops[0] };
+      },
+    });
+    builder.addView({
+      name: views[1],
+      reads: [views[0]],
+      by: term,
+      describe: "the pair's second crop",
+      build: () => ({ image: second! }),
+    });
+
+    const passes = [...new Map(
+      [0, 1].flatMap((k) => [featurePass(k), teacherPass(k)])
+        .map((p) => [passId(p), p]),
+    ).values()];
+    builder.addTerm({
+      name: term,
+      block,
+      weight: block.weight,
+      passes,
+      views: [...views],
+      reads: [
+        ...[0, 1].map((k) => `${passId(featurePass(k))}.embedding`),
+        ...[0, 1].map((k) => `${passId(teacherPass(k))}.logits`),
+      ],
+      compute(context) {
+        if (!started(context) || pair?.iteration !== context.iteration) return tf.scalar(0);
+        const { grid, geometries } = pair;
+        const projection = context.network(PROJECTION).params;
+        const sides = [0, 1].map((k) => {
+          const embedding = context.pass(featurePass(k)).embedding;
+          if (embedding === undefined) {
+            throw new Error(`patchContrast: the ${block.features}'s passes report no embedding`);
+          }
+          const pooled = toGrid(embedding, grid);
+          const hidden = tf.relu(conv2d(projection, "project.0", pooled));
+          const z = l2Normalize(conv2d(projection, "project.2", hidden));
+          const { label, confidence } = gridPseudoLabels(
+            context.pass(teacherPass(k)).logits!,
+            grid,
+          );
+          context.own(label, confidence);
+          return { z: tf.reshape(z, [-1, block.projectionDim]) as tf.Tensor2D, label, confidence };
+        });
+        const [at1, at2] = overlapIndices(geometries, grid, GRID_STRIDE).map((i) =>
+          tf.tensor1d(i, "int32")
+        );
+        const pick = <T extends tf.Tensor>(x: T, at: tf.Tensor1D) => tf.gather(x, at) as T;
+        // This step's negatives: a random subset of each crop's whole map, constants.
+        const rng = context.rng(`${term}:negatives`);
+        const fresh = sides.map((side) => {
+          const at = tf.tensor1d(
+            sampleIndices(side.label.shape[0], block.negativesPerCrop, rng),
+            "int32",
+          );
+          return { features: stopGradient(pick(side.z, at)), labels: pick(side.label, at) };
+        });
+        const current = padNegatives(
+          tf.concat(fresh.map((f) => f.features)) as tf.Tensor2D,
+          tf.concat(fresh.map((f) => f.labels)) as tf.Tensor1D,
+          perStep,
+        );
+        pair.negatives = {
+          features: tf.keep(tf.clone(current.features)),
+          labels: tf.keep(tf.clone(current.labels)),
+        };
+        // The bank as it is after this step's block is written (the reference enqueues first).
+        const bank = context.network(BANK).params;
+        const next = pair.next * perStep;
+        const splice = (stored: tf.Tensor, fresh: tf.Tensor) => {
+          const parts = [tf.slice(stored, 0, next), fresh, tf.slice(stored, next + perStep)];
+          return tf.concat(parts.filter((p) => p.shape[0] > 0));
+        };
+        const negatives: Negatives = {
+          features: splice(bank.get("bank.features"), current.features) as tf.Tensor2D,
+          labels: splice(tf.cast(bank.get("bank.labels"), "int32"), current.labels) as tf.Tensor1D,
+        };
+        const options = {
+          temperature: block.temperature,
+          threshold: block.confidence,
+          chunk: block.chunk,
+        };
+        const direction = (a: number, b: number, atA: tf.Tensor1D, atB: tf.Tensor1D) =>
+          directionalContrast(
+            {
+              anchor: pick(sides[a].z, atA),
+              partner: pick(sides[b].z, atB),
+              label: pick(sides[a].label, atA),
+              confidence: pick(sides[a].confidence, atA),
+              partnerConfidence: pick(sides[b].confidence, atB),
+            },
+            negatives,
+            options,
+          );
+        return tf.add(direction(0, 1, at1, at2), direction(1, 0, at2, at1)) as tf.Scalar;
+      },
+    });
+    builder.addHook({
+      by: term,
+      afterStep(context) {
+        const negatives = pair?.iteration === context.iteration ? pair.negatives : undefined;
+        if (negatives === undefined) return;
+        const bank = context.network(BANK).params;
+        const written = pair!.next;
+        tf.tidy(() => {
+          const at = written * perStep;
+          const write = (name: string, fresh: tf.Tensor) => {
+            const stored = bank.get(name);
+            const parts = [tf.slice(stored, 0, at), fresh, tf.slice(stored, at + perStep)];
+            stored.assign(tf.concat(parts.filter((p) => p.shape[0] > 0)));
+          };
+          write("bank.features", negatives.features);
+          write("bank.labels", tf.cast(negatives.labels, "float32"));
+          bank.get("bank.next").assign(tf.tensor1d([(written + 1) % block.bankSteps]));
+        });
+        tf.dispose([negatives.features, negatives.labels]);
+        pair!.negatives = undefined;
+      },
+    });
+    builder.addKernels(PATCH_CONTRAST_KERNELS);
+    builder.addPlanSection({
+      title: "patch contrast",
+      lines: [
+        `${place.path}  directional InfoNCE τ ${block.temperature} of ${block.features} ` +
+        `decoder features at stride ${GRID_STRIDE} (projected to ${block.projectionDim}), ` +
+        `pulled where the partner crop's teacher confidence > ${block.confidence} and higher; ` +
+        `negatives: ${block.bankSteps} steps × ${perStep} of other pseudo-classes; from ` +
+        `iteration ${block.startIteration}`,
+      ],
+    });
+  },
+});
