@@ -36,3 +36,23 @@ export const pipaSchedule: ExperimentPatch = {
 export const pipaPaper: ExperimentPatch = {
   losses: { pixel: pixelContrast(), patch: patchContrast() },
 };
+
+/**
+ * The released PiPa-DAFormer configuration's schedule and data at paper scale (§3.3): 60 000
+ * iterations, 640² crops, Cityscapes resized to 1280×640, RCS temperature 0.1.
+ */
+export const pipaPaperDaformerSchedule: ExperimentPatch = {
+  data: {
+    source: { crop: [640, 640] },
+    target: { scale: [1280, 640], crop: [640, 640] },
+    targetVal: { scale: [1280, 640] },
+    sampling: { temperature: 0.1 },
+  },
+  run: { iterations: 60000 },
+};
+
+/** The released PiPa-HRDA configuration's schedule (§3.3): 60 000 iterations, evaluation every 5000. */
+export const pipaPaperHrdaSchedule: ExperimentPatch = {
+  evaluation: { every: 5000 },
+  run: { iterations: 60000 },
+};

@@ -8,14 +8,6 @@
  */
 import { extend } from "../../dsl/mod.ts";
 import daformer from "./daformer.ts";
-import { pipaPaper } from "../pipa.ts";
+import { pipaPaper, pipaPaperDaformerSchedule } from "../pipa.ts";
 
-export default extend(extend(daformer, pipaPaper), {
-  data: {
-    source: { crop: [640, 640] },
-    target: { scale: [1280, 640], crop: [640, 640] },
-    targetVal: { scale: [1280, 640] },
-    sampling: { temperature: 0.1 },
-  },
-  run: { iterations: 60000 },
-});
+export default extend(extend(daformer, pipaPaper), pipaPaperDaformerSchedule);

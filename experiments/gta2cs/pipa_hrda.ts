@@ -7,10 +7,9 @@
  */
 import { extend } from "../../dsl/mod.ts";
 import hrda from "./hrda.ts";
-import { pipaPaper } from "../pipa.ts";
+import { pipaPaper, pipaPaperHrdaSchedule } from "../pipa.ts";
 
-export default extend(extend(hrda, pipaPaper), {
-  losses: { patch: { weight: 0.01 } },
-  evaluation: { every: 5000 },
-  run: { iterations: 60000 },
-});
+export default extend(
+  extend(extend(hrda, pipaPaper), { losses: { patch: { weight: 0.01 } } }),
+  pipaPaperHrdaSchedule,
+);
