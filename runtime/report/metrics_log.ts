@@ -29,6 +29,8 @@ export type MetricsRecord =
     itPerSec: number;
     /** Live tensors after the step (flat when nothing leaks). */
     tensors: number;
+    /** The process's resident set after the step, MiB (not reproducible; absent in older runs). */
+    rssMb?: number;
     /** Wall-clock time, Unix seconds (not reproducible). */
     time: number;
   }
@@ -54,7 +56,7 @@ export type MetricsRecord =
   };
 
 /** Fields that depend on the machine's speed, left out when comparing runs. */
-export const TIMING_FIELDS = ["itPerSec", "tensors", "seconds", "time"] as const;
+export const TIMING_FIELDS = ["itPerSec", "tensors", "rssMb", "seconds", "time"] as const;
 
 /** Reads `metrics.jsonl` (empty when absent). */
 export async function readMetrics(runDir: string): Promise<MetricsRecord[]> {
@@ -87,6 +89,7 @@ function scalarsOf(record: MetricsRecord): Record<string, number> {
     }
     values["speed/it_per_sec"] = record.itPerSec;
     values["memory/tensors"] = record.tensors;
+    if (record.rssMb !== undefined) values["memory/rss_mb"] = record.rssMb;
     return values;
   }
   const values: Record<string, number> = { [`${record.set}/mIoU`]: record.mIoU };

@@ -154,6 +154,7 @@ function trainRecord(program: Program, state: LoopState, done: number, seconds: 
     ...Object.fromEntries(program.metrics.map((m) => [m.logAs, mean(m.key)])),
     itPerSec: state.count / seconds,
     tensors: tf.memory().numTensors,
+    rssMb: Math.round(Deno.memoryUsage().rss / 2 ** 20),
     time: Date.now() / 1000,
   };
 }
