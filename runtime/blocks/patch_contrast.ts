@@ -108,6 +108,13 @@ function padNegatives(features: tf.Tensor2D, labels: tf.Tensor1D, size: number):
   };
 }
 
+/** `stored` with rows `[at, at + fresh rows)` replaced by `fresh` (one bank block). */
+function spliceRows(stored: tf.Tensor, fresh: tf.Tensor, at: number): tf.Tensor {
+  const end = at + fresh.shape[0];
+  const parts = [tf.slice(stored, 0, at), fresh, tf.slice(stored, end)];
+  return tf.concat(parts.filter((p) => p.shape[0] > 0));
+}
+
 registerBlockModule<PatchContrastBlock>({
   kind: "patchContrast",
   lower(block, builder, place) {
@@ -261,14 +268,14 @@ registerBlockModule<PatchContrastBlock>({
         };
         // The bank as it is after this step's block is written (the reference enqueues first).
         const bank = context.network(BANK).params;
-        const next = pair.next * perStep;
-        const splice = (stored: tf.Tensor, fresh: tf.Tensor) => {
-          const parts = [tf.slice(stored, 0, next), fresh, tf.slice(stored, next + perStep)];
-          return tf.concat(parts.filter((p) => p.shape[0] > 0));
-        };
+        const at = pair.next * perStep;
         const negatives: Negatives = {
-          features: splice(bank.get("bank.features"), current.features) as tf.Tensor2D,
-          labels: splice(tf.cast(bank.get("bank.labels"), "int32"), current.labels) as tf.Tensor1D,
+          features: spliceRows(bank.get("bank.features"), current.features, at) as tf.Tensor2D,
+          labels: spliceRows(
+            tf.cast(bank.get("bank.labels"), "int32"),
+            current.labels,
+            at,
+          ) as tf.Tensor1D,
         };
         const options = {
           temperature: block.temperature,
@@ -299,13 +306,10 @@ registerBlockModule<PatchContrastBlock>({
         const written = pair!.next;
         tf.tidy(() => {
           const at = written * perStep;
-          const write = (name: string, fresh: tf.Tensor) => {
-            const stored = bank.get(name);
-            const parts = [tf.slice(stored, 0, at), fresh, tf.slice(stored, at + perStep)];
-            stored.assign(tf.concat(parts.filter((p) => p.shape[0] > 0)));
-          };
-          write("bank.features", negatives.features);
-          write("bank.labels", tf.cast(negatives.labels, "float32"));
+          const features = bank.get("bank.features");
+          features.assign(spliceRows(features, negatives.features, at));
+          const labels = bank.get("bank.labels");
+          labels.assign(spliceRows(labels, tf.cast(negatives.labels, "float32"), at));
           bank.get("bank.next").assign(tf.tensor1d([(written + 1) % block.bankSteps]));
         });
         tf.dispose([negatives.features, negatives.labels]);

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { PatchContrastParams } from "../../dsl/mod.ts";
 import { tf } from "../tf.ts";
 import type { RandomStream } from "../random.ts";
 import {
@@ -36,21 +37,13 @@ export interface PairGeometry {
   iou: number;
 }
 
-/** How the pair is drawn (PiPa: scale [0.8, 2], offsets ×8, IoU [0.1, 1], 50 draws, flip 0.5). */
-export interface PairOptions {
-  /** Rescale range [low, high]. */
-  scale: readonly number[];
-  /** Side S of the square crops (a multiple of `offsetMultiple`). */
-  cropSize: number;
-  /** Offsets between the crops are multiples of this. */
-  offsetMultiple: number;
-  /** Accepted IoU range [min, max]. */
-  iou: readonly number[];
-  /** Draws of the second crop. */
-  attempts: number;
-  /** Probability of each crop's flip. */
-  flipProbability: number;
-}
+/**
+ * How the pair is drawn: the block's fields (PiPa: scale [0.8, 2], offsets ×8, IoU [0.1, 1], 50
+ * draws, flip 0.5) and the crop side S, a multiple of `offsetMultiple`.
+ */
+export type PairOptions =
+  & Pick<PatchContrastParams, "scale" | "offsetMultiple" | "iou" | "attempts" | "flipProbability">
+  & { cropSize: number };
 
 /** IoU of two S×S squares offset by (dy, dx): inter / (2S² − inter). */
 export function squareIou(size: number, dy: number, dx: number): number {
@@ -108,21 +101,16 @@ export function samplePairGeometry(
   };
 }
 
-/** PiPa's photometric augmentation of each crop (torchvision, §2.2 step 6). */
-export interface CropAugmentOptions {
-  /** Probability of colour jitter (0.8). */
-  jitterProbability: number;
-  /** Brightness, contrast, saturation, hue strengths (0.4, 0.4, 0.4, 0.1). */
-  jitterStrength: readonly number[];
-  /** Probability of the blur (0.5). */
-  blurProbability: number;
-  /** Blur kernel size (5). */
-  blurKernel: number;
-  /** Blur σ range ([0.1, 2]). */
-  blurSigma: readonly number[];
-  /** Probability of grayscale (0.2). */
-  grayscaleProbability: number;
-}
+/** PiPa's photometric augmentation of each crop (torchvision, §2.2 step 6): the block's fields. */
+export type CropAugmentOptions = Pick<
+  PatchContrastParams,
+  | "jitterProbability"
+  | "jitterStrength"
+  | "blurProbability"
+  | "blurKernel"
+  | "blurSigma"
+  | "grayscaleProbability"
+>;
 
 /**
  * Blur, colour jitter and grayscale, each with its probability, of one ImageNet-normalised HWC

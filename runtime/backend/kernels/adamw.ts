@@ -99,7 +99,7 @@ export const UDA_ADAMW_KERNEL: ElementwiseKernel = {
   constants: adamwConstants,
   loop: adamwLoop,
   simd: (kernels, [p, g, m, v, outP, outM, outV], count, c) =>
-    kernels.adamw(
+    kernels.adamwUpdate(
       p,
       g,
       m,

@@ -43,7 +43,7 @@ export const UDA_EMA_UPDATE_KERNEL: ElementwiseKernel = {
   constants: emaConstants,
   loop: emaLoop,
   simd: (kernels, [teacher, student, out], count, c) =>
-    kernels.ema(teacher, student, out, count, c.alpha, c.oneMinusAlpha),
+    kernels.emaUpdate(teacher, student, out, count, c.alpha, c.oneMinusAlpha),
   webgpu: [{
     output: 0,
     sources: ["teacher", "student"],

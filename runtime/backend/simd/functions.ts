@@ -4,7 +4,7 @@
  * no fused multiply-add and its `f32x4` add, sub, mul, div and sqrt are IEEE-correctly rounded,
  * so every lane computes exactly what the scalar float32 code computes:
  *
- * - `adamw` and `ema`: the loops of `UdaAdamW` and `UdaEmaUpdate` (`kernels/adamw.ts`,
+ * - `adamwUpdate` and `emaUpdate`: the loops of `UdaAdamW` and `UdaEmaUpdate` (`kernels/adamw.ts`,
  *   `kernels/ema.ts`), on a multiple of 4 elements (the caller does the last 0–3 in
  *   JavaScript). Measured 11 ns per element for the `Math.fround` loop of AdamW in V8; the
  *   rounding after each operation is what costs, and f32 lanes need none.
@@ -20,7 +20,16 @@
  *
  * @module
  */
-import { Code, F32, type FunctionDef, I32, increment, Locals, V128 } from "./wasm_binary.ts";
+import {
+  Code,
+  F32,
+  forLoop,
+  type FunctionDef,
+  I32,
+  increment,
+  Locals,
+  V128,
+} from "./wasm_binary.ts";
 
 /** The k-block of tfjs's `slow_batch_matmul` (`kBlockSize` in BatchMatMul.cc). */
 export const MATMUL_K_BLOCK = 48;
@@ -62,7 +71,7 @@ function adamwFunction(): FunctionDef {
   code.get(mv).get(vv).f32x4Sqrt().get(sqrtCorrection2).f32x4Div().get(eps).f32x4Add();
   code.f32x4Div().get(stepSize).f32x4Mul().f32x4Sub().v128Store();
   increment(code, i, 16).br(0).end().end();
-  return { name: "adamw", params: l.params, locals: l.locals, body: code };
+  return { name: "adamwUpdate", params: l.params, locals: l.locals, body: code };
 }
 
 /** `ema(teacher, student, out, count, α, 1−α)`: `out = teacher·α + student·(1−α)`. */
@@ -81,7 +90,7 @@ function emaFunction(): FunctionDef {
   at(teacher).v128Load().get(a).f32x4Mul();
   at(student).v128Load().get(b).f32x4Mul().f32x4Add().v128Store();
   increment(code, i, 16).br(0).end().end();
-  return { name: "ema", params: l.params, locals: l.locals, body: code };
+  return { name: "emaUpdate", params: l.params, locals: l.locals, body: code };
 }
 
 /** `reluGrad(dy, x, out, count)`: `out = dy · (x > 0 ? 1 : 0)` over a multiple of 4 elements. */
@@ -205,26 +214,20 @@ function depthwiseFilterGradFunction(): FunctionDef {
     () => l.local(I32),
   );
   const code = new Code();
-  const forLoop = (counter: number, limit: number, body: () => void) => {
-    code.i32Const(0).set(counter);
-    code.block().loop().get(counter).get(limit).i32GeU().brIf(1);
-    body();
-    increment(code, counter, 1).br(0).end().end();
-  };
   // c rounded down to even: the channels the f64x2 pairs cover.
   code.get(c).i32Const(-2).i32And().set(pairs);
-  forLoop(b, n, () =>
-    forLoop(y, oh, () =>
-      forLoop(xx, ow, () => {
+  forLoop(code, b, n, 1, () =>
+    forLoop(code, y, oh, 1, () =>
+      forLoop(code, xx, ow, 1, () => {
         // grad = dy + ((b·oh + y)·ow + xx)·c·4
         code.get(b).get(oh).i32Mul().get(y).i32Add().get(ow).i32Mul().get(xx).i32Add().get(c)
           .i32Mul().i32Const(2).i32Shl().get(dy).i32Add().set(grad);
-        forLoop(i, kh, () => {
+        forLoop(code, i, kh, 1, () => {
           code.block();
           code.get(y).get(sh).i32Mul().get(i).get(dh).i32Mul().i32Add().get(padTop).i32Sub()
             .set(row);
           code.get(row).i32Const(0).i32LtS().brIf(0).get(row).get(h).i32GeS().brIf(0);
-          forLoop(j, kw, () => {
+          forLoop(code, j, kw, 1, () => {
             code.block();
             code.get(xx).get(sw).i32Mul().get(j).get(dw).i32Mul().i32Add().get(padLeft).i32Sub()
               .set(col);
@@ -267,23 +270,16 @@ function columnSumsFunction(): FunctionDef {
   const [a, out, rows, cols] = Array.from({ length: 4 }, () => l.param(I32));
   const [r, c, row, lanesEnd] = Array.from({ length: 4 }, () => l.local(I32));
   const code = new Code();
-  // for (counter = 0; counter + step <= limit; counter += step)
-  const forLoop = (counter: number, limit: number, step: number, body: () => void) => {
-    code.i32Const(0).set(counter);
-    code.block().loop().get(counter).i32Const(step - 1).i32Add().get(limit).i32GeU().brIf(1);
-    body();
-    increment(code, counter, step).br(0).end().end();
-  };
   code.get(cols).i32Const(-4).i32And().set(lanesEnd);
   const at = (base: number, index: number) =>
     code.get(base).get(index).i32Const(2).i32Shl().i32Add();
   // out = 0, then each row added in order.
-  forLoop(c, cols, 1, () => {
+  forLoop(code, c, cols, 1, () => {
     at(out, c).f32Const(0).f32Store();
   });
-  forLoop(r, rows, 1, () => {
+  forLoop(code, r, rows, 1, () => {
     code.get(r).get(cols).i32Mul().i32Const(2).i32Shl().get(a).i32Add().set(row);
-    forLoop(c, lanesEnd, 4, () => {
+    forLoop(code, c, lanesEnd, 4, () => {
       at(out, c);
       at(out, c).v128Load();
       at(row, c).v128Load().f32x4Add().v128Store();

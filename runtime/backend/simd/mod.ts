@@ -13,7 +13,7 @@ import { buildModule } from "./wasm_binary.ts";
 /** The SIMD functions, called with byte addresses on the wasm heap. */
 export interface SimdKernels {
   /** AdamW over `count` (a multiple of 4) elements; see `functions.ts`. */
-  adamw(
+  adamwUpdate(
     p: number,
     g: number,
     m: number,
@@ -32,7 +32,7 @@ export interface SimdKernels {
     decayFactor: number,
   ): void;
   /** `out = teacher·α + student·(1−α)` over `count` (a multiple of 4) elements. */
-  ema(
+  emaUpdate(
     teacher: number,
     student: number,
     out: number,

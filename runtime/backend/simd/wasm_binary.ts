@@ -289,6 +289,23 @@ export function increment(code: Code, local: number, step: number | { local: num
   return code.i32Add().set(local);
 }
 
+/**
+ * `for (counter = 0; counter + step <= limit; counter += step) body()`, with i32 locals
+ * `counter` and `limit`.
+ */
+export function forLoop(
+  code: Code,
+  counter: number,
+  limit: number,
+  step: number,
+  body: () => void,
+): void {
+  code.i32Const(0).set(counter);
+  code.block().loop().get(counter).i32Const(step - 1).i32Add().get(limit).i32GeU().brIf(1);
+  body();
+  increment(code, counter, step).br(0).end().end();
+}
+
 /** One exported function of a module. */
 export interface FunctionDef {
   /** The export name. */
