@@ -188,6 +188,11 @@ async function useWasm(threads: number | undefined): Promise<BackendInfo> {
   return current;
 }
 
+/** The wasm backend's thread count where this process has started it, else undefined. */
+export function startedWasmThreads(): number | undefined {
+  return wasmInfo?.threads;
+}
+
 /** The active backend's description, after {@linkcode useBackend}. */
 export function backendInfo(): BackendInfo {
   if (current === undefined) throw new Error("backendInfo(): call useBackend() first");

@@ -225,6 +225,8 @@ registerBlockModule<PatchContrastBlock>({
         ...[0, 1].map((k) => `${passId(featurePass(k))}.embedding`),
         ...[0, 1].map((k) => `${passId(teacherPass(k))}.logits`),
       ],
+      // The after-step hook writes the negatives this term drew into the bank.
+      feedsHooks: true,
       compute(context) {
         if (!started(context) || pair?.iteration !== context.iteration) return tf.scalar(0);
         const { grid, geometries } = pair;

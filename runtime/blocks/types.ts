@@ -241,6 +241,11 @@ export interface TermPlan {
   views: string[];
   /** What it reads, as `plan` prints it. */
   reads: string[];
+  /**
+   * Its compute leaves state its module's hooks read (the patch contrast's new bank entries), so
+   * it runs in the process that runs the hooks when a step is split over two.
+   */
+  feedsHooks?: boolean;
   /** Its unweighted value for one step (inside the gradient). */
   compute(context: StepContext): tf.Scalar;
 }

@@ -12,10 +12,11 @@
  */
 import { parseArgs } from "node:util";
 import { tf } from "../tf.ts";
-import { backendInfo, parseThreadsFlag, useBackend } from "../backend/mod.ts";
+import { backendInfo, parseThreadsFlag } from "../backend/mod.ts";
 import { compile, stepFlops, viewCrop } from "../compile/program.ts";
 import { extend } from "../../dsl/mod.ts";
 import { trainableParams, trainStep } from "../train/step.ts";
+import { parseLanesFlag, startBackend, startLaneWorker } from "../train/lanes_start.ts";
 import { buildNetworks, disposeNetworks } from "../train/networks.ts";
 import { disposeViews } from "../train/data.ts";
 import type { Role, View } from "../blocks/types.ts";
@@ -44,6 +45,7 @@ export async function main(args: string[]): Promise<number> {
       warmup: { type: "string", default: "3" },
       backend: { type: "string" },
       threads: { type: "string" },
+      lanes: { type: "string" },
     },
   });
   if (positionals.length === 0) {
@@ -54,6 +56,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const steps = Number(values.steps), warmup = Number(values.warmup);
   const threads = parseThreadsFlag(values.threads);
+  const lanes = parseLanesFlag(values.lanes);
   let first: number | undefined;
   // The same run's dense-matmul GFLOP/s per backend, measured once: the practical ceiling.
   const ceilings = new Map<string, number>();
@@ -64,7 +67,8 @@ export async function main(args: string[]): Promise<number> {
         ? loaded
         : extend(loaded, { run: { backend: values.backend as typeof loaded.run.backend } }),
     );
-    await useBackend(program.backend, { threads });
+    const started = await startBackend(program, lanes, threads);
+    const worker = await startLaneWorker(program, started);
     // Random weights: the timing does not depend on them, and no weights run is started.
     const networks = await buildNetworks(program, undefined, false);
     const optimizer = new AdamW(trainableParams(program, networks), program.optimizer);
@@ -94,7 +98,7 @@ export async function main(args: string[]): Promise<number> {
         heapAfterWarmup = wasmHeapBytes();
       }
       const started = performance.now();
-      await trainStep(program, networks, optimizer, inputs, t, rng);
+      await trainStep(program, networks, optimizer, inputs, t, rng, worker);
       if (t >= warmup) times.push(performance.now() - started);
     }
     const tensorGrowth = tf.memory().numTensors - tensorsAfterWarmup;
@@ -104,7 +108,7 @@ export async function main(args: string[]): Promise<number> {
     first ??= ms;
     // The step's values are read inside trainStep; a scalar stands in for countDispatches' result.
     const dispatches = await countDispatches(async () => {
-      await trainStep(program, networks, optimizer, inputs, warmup + steps, rng);
+      await trainStep(program, networks, optimizer, inputs, warmup + steps, rng, worker);
       return tf.scalar(0);
     });
     const gflop = stepFlops(program) / 1e9;
@@ -117,6 +121,7 @@ export async function main(args: string[]): Promise<number> {
       device: backendInfo().device,
       batch: program.data.batchSize,
       passes: program.passes.map((p) => p.id),
+      lanes: worker === undefined ? 1 : 2,
       msPerStep: Number(ms.toFixed(1)),
       relative: Number((ms / first).toFixed(2)),
       dispatchesPerStep: dispatches.total,
@@ -130,6 +135,7 @@ export async function main(args: string[]): Promise<number> {
         ? {}
         : { wasmHeapGrowthPercent: Number((100 * heapGrowth).toFixed(2)) }),
     }));
+    worker?.close();
     disposeViews(inputs);
     disposeNetworks(networks);
     optimizer.dispose();

@@ -32,7 +32,8 @@ import { exists } from "../io/exists.ts";
 import { compile } from "../compile/program.ts";
 import { takeStrictLabelsFlag } from "../data/label_policy.ts";
 import { FINAL_WEIGHTS, train } from "../train/loop.ts";
-import { takeThreadsFlag, useBackend } from "../backend/mod.ts";
+import { takeThreadsFlag } from "../backend/mod.ts";
+import { startBackend, takeLanesFlag } from "../train/lanes_start.ts";
 import { findRunDirectory } from "../train/run_dir.ts";
 import { percent } from "../report/report.ts";
 import { assertCreatable, assertWritable, isWritable } from "./write_scope.ts";
@@ -108,12 +109,13 @@ function takeStopAfter(args: string[]): { rest: string[]; stopAfter?: number } {
 /** Runs `run` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const { rest: unthreaded, threads } = takeThreadsFlag(args);
-  const { rest, stopAfter } = takeStopAfter(takeStrictLabelsFlag(unthreaded));
+  const { rest: unlaned, lanes } = takeLanesFlag(unthreaded);
+  const { rest, stopAfter } = takeStopAfter(takeStrictLabelsFlag(unlaned));
   const { values, positionals } = parseExperimentArgs(rest, { out: true, resume: true });
   if (positionals.length !== 1) {
     throw new UsageError(
       "usage: deno task run EXP.ts [--set path=value]... [--backend B] [--seed N] [--out DIR] " +
-        "[--resume] [--stop-after N] [--strict-labels] [--threads N]",
+        "[--resume] [--stop-after N] [--strict-labels] [--threads N] [--lanes 1|2|auto]",
     );
   }
   // Decided before any experiment file is imported: start again with the directories the user
@@ -131,9 +133,10 @@ export async function main(args: string[]): Promise<number> {
   revokeRun();
   const experiment = applyFlags(await loadExperiment(positionals[0]), values);
   const program = compile(experiment);
-  // The wasm build and thread pool are fixed when the backend first starts (train() then reuses
-  // it); without --threads, train() starts it on every core.
-  if (threads !== undefined) await useBackend(program.backend, { threads });
+  // The wasm build and thread pool are fixed when the backend first starts, so it starts here,
+  // before a dependency's run: on every core, or on half of them where this experiment's step is
+  // split over two processes (train() then reuses it).
+  await startBackend(program, lanes, threads);
   const name = experimentName(positionals[0]);
   const runDir = values.out ?? await findRunDirectory(root, name, program.hash, program.seed);
   const flag = values.out !== undefined
@@ -156,6 +159,7 @@ export async function main(args: string[]): Promise<number> {
     command: ["run", ...args],
     resolveWeights: weightsResolver(write, terminal, [positionals[0]], root),
     stopAfter,
+    lanes,
   });
   for (const [set, r] of Object.entries(result.evaluation)) {
     console.log(`${set} mIoU (${r.metrics.protocol}): ${percent(r.metrics.mIoU)}`);

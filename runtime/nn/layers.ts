@@ -26,6 +26,26 @@ export interface ForwardMode {
    * (`shared/reference/daformer_hrda_mic.md` §2.1 step 5).
    */
   batchStatistics?: boolean;
+  /**
+   * Where BatchNorm's running-statistics updates go instead of being applied at once: a step
+   * split over two processes records them and replays them in one-process order
+   * (`runtime/train/lanes.ts`), so both leave the same buffers.
+   */
+  deferRunningStats?: (update: RunningStatsUpdate) => void;
+}
+
+/** One BatchNorm running-statistics update: the buffers and the batch's statistics. */
+export interface RunningStatsUpdate {
+  /** The `running_mean` buffer. */
+  runningMean: tf.Variable;
+  /** The `running_var` buffer. */
+  runningVar: tf.Variable;
+  /** The batch mean per channel (the caller owns it). */
+  mean: tf.Tensor;
+  /** The batch's biased variance per channel (the caller owns it). */
+  variance: tf.Tensor;
+  /** Values per channel in the batch (for Bessel's correction). */
+  count: number;
 }
 
 /** Padding of a convolution: symmetric `[top/bottom, left/right]` amounts in pixels. */
@@ -170,17 +190,25 @@ export function batchNorm(
   const mean = tf.mean(x, [0, 1, 2]);
   const centred = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centred), [0, 1, 2]);
-  updateRunningStats(runningMean, runningVar, mean, variance, x.size / x.shape[3]);
+  const count = x.size / x.shape[3];
+  if (mode.deferRunningStats === undefined) {
+    applyRunningStats({ runningMean, runningVar, mean, variance, count });
+  } else {
+    mode.deferRunningStats({
+      runningMean,
+      runningVar,
+      mean: tf.keep(tf.clone(mean)),
+      variance: tf.keep(tf.clone(variance)),
+      count,
+    });
+  }
   const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, BATCH_NORM_EPS)));
   return tf.add(tf.mul(normed, gamma), beta);
 }
 
-function updateRunningStats(
-  runningMean: tf.Variable,
-  runningVar: tf.Variable,
-  mean: tf.Tensor,
-  variance: tf.Tensor,
-  count: number,
+/** Moves the running statistics towards the batch's, as PyTorch's `nn.BatchNorm2d` does. */
+export function applyRunningStats(
+  { runningMean, runningVar, mean, variance, count }: RunningStatsUpdate,
 ): void {
   // The buffers feed nothing that is differentiated, so these ops add no gradient paths.
   const m = BATCH_NORM_MOMENTUM;

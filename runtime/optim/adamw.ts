@@ -109,8 +109,10 @@ export class AdamW {
       this.#index.set(p.name, i);
     });
     this.groups = this.#params.map((p) => assignGroup(p.name, this.options.rules));
-    this.#m = this.#params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
-    this.#v = this.#params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    // tf.variable keeps its own handle on the initial value: the zeros are disposed here.
+    const zeros = (p: Param) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false));
+    this.#m = this.#params.map(zeros);
+    this.#v = this.#params.map(zeros);
     this.#steps = this.#params.map(() => 0);
   }
 

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { tf } from "../tf.ts";
 import { exists } from "../io/exists.ts";
 import { RandomStream } from "../random.ts";
-import { backendInfo, useBackend } from "../backend/mod.ts";
+import { backendInfo } from "../backend/mod.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { learningRate } from "../optim/schedule.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
@@ -39,6 +39,8 @@ import { Progress } from "../report/progress.ts";
 import { drawFigures } from "../report/figures.ts";
 import { writeReport } from "../report/report.ts";
 import { DivergedError, trainableParams, trainStep } from "./step.ts";
+import { type LaneCount, startBackend, startLaneWorker } from "./lanes_start.ts";
+import type { LaneWorker } from "./lane_client.ts";
 import { buildNetworks, checkpointedStores, disposeNetworks, exportedWeights } from "./networks.ts";
 import { disposeViews, TrainingData } from "./data.ts";
 import { checkParamGroups } from "./param_check.ts";
@@ -73,6 +75,12 @@ export interface TrainOptions {
    * `interrupted`): a deterministic interruption for resume tests and time-limited jobs.
    */
   stopAfter?: number;
+  /**
+   * Processes a step runs in (`runtime/train/lanes_start.ts`): `auto` (the default) splits the
+   * step's independent terms over this process and a worker where it pays; the numbers are the
+   * same either way.
+   */
+  lanes?: LaneCount;
 }
 
 export { FINAL_WEIGHTS } from "./outputs.ts";
@@ -161,7 +169,8 @@ function trainRecord(program: Program, state: LoopState, done: number, seconds: 
 
 /** Trains a compiled program in its run directory. */
 export async function train(program: Program, options: TrainOptions): Promise<TrainResult> {
-  const info = await useBackend(program.backend);
+  const started = await startBackend(program, options.lanes ?? "auto");
+  const info = started.backend;
   checkKernels(program.kernels, info.name);
   const root = new RandomStream(program.seed);
   const resolve = options.resolveWeights ?? ((r: string) => Promise.resolve(r));
@@ -208,6 +217,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       backend: backend.name,
       device: backend.device,
       ...(backend.threads === undefined ? {} : { threads: backend.threads }),
+      lanes: started.lanes === undefined ? 1 : 2,
     },
     git: await gitRevision(),
   });
@@ -220,6 +230,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
 
   let data: TrainingData | undefined;
+  let worker: LaneWorker | undefined;
   let failed = false;
   const evalSets: EvalSet[] = [];
   let evaluation: Record<string, EvalResult> = {};
@@ -257,6 +268,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       };
     }
     data = await TrainingData.open(program, root, start, options.write);
+    worker = await startLaneWorker(program, started);
     for (const plan of program.evaluation.sets) evalSets.push(await loadEvalSet(plan));
     const { logEvery, checkpointEvery, iterations } = program.experiment.run;
     const progress = new Progress({
@@ -271,7 +283,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       const inputs = await data.next();
       let values: Record<string, number>;
       try {
-        values = await trainStep(program, networks, optimizer, inputs, t, root);
+        values = await trainStep(program, networks, optimizer, inputs, t, root, worker);
       } finally {
         disposeViews(inputs);
       }
@@ -334,6 +346,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
   } finally {
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
     data?.close();
+    worker?.close();
     log.close();
     disposeNetworks(networks);
     // A run that failed before its first checkpoint (bad data, a missing dataset) leaves no

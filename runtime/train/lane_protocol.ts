@@ -1,0 +1,115 @@
+/**
+ * The messages between the main process and a lane worker (`lane_worker.ts`), and the copies of
+ * views and parameters they carry. Only typed arrays and plain data cross: each side keeps its own
+ * TensorFlow.js engine.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import type { Experiment } from "../../dsl/mod.ts";
+import type { Role, View } from "../blocks/types.ts";
+import type { RandomState } from "../random.ts";
+
+/** A tensor's values with its shape and dtype. */
+export interface HostTensor {
+  /** Values, row-major. */
+  data: Float32Array | Int32Array;
+  /** Shape. */
+  shape: number[];
+  /** `float32` or `int32`. */
+  dtype: "float32" | "int32";
+}
+
+/** Starts a worker: the experiment (compiled again there) and the groups it runs. */
+export interface InitRequest {
+  type: "init";
+  /** The experiment, as the main process compiled it. */
+  experiment: Experiment;
+  /** Its hash, checked against the worker's compilation. */
+  hash: string;
+  /** Compute threads of the worker's wasm backend. */
+  threads: number;
+  /** Indices of the term groups the worker differentiates. */
+  groups: number[];
+}
+
+/** One step's work for the worker. */
+export interface StepRequest {
+  type: "step";
+  /** Zero-based iteration. */
+  iteration: number;
+  /** The state of the step's random stream (`root.fork("step:t")`) before anything drew. */
+  rng: RandomState;
+  /** The data batches by role. */
+  inputs: { role: Role; image: HostTensor; label?: HostTensor; hostLabel?: Int32Array }[];
+  /** Parameter values per network, in its store's order (networks that did not change left out). */
+  weights: { network: string; values: HostTensor[] }[];
+}
+
+/** A BatchNorm update the worker recorded: the buffers by name and the batch statistics. */
+export interface RemoteRunningStats {
+  /** The pass that made it. */
+  pass: string;
+  /** The network whose buffers it moves. */
+  network: string;
+  /** The `running_mean` buffer's name. */
+  runningMean: string;
+  /** The `running_var` buffer's name. */
+  runningVar: string;
+  /** Batch mean. */
+  mean: Float32Array;
+  /** Batch biased variance. */
+  variance: Float32Array;
+  /** Values per channel. */
+  count: number;
+}
+
+/** What the worker returns for a step. */
+export interface StepResult {
+  type: "result";
+  /** Unweighted term values by name (float32 values). */
+  values: Record<string, number>;
+  /** Gradient per trainable parameter (program order), undefined where none reached it. */
+  grads: (Float32Array | undefined)[];
+  /** Metric values by key, for the metrics its views and terms reported. */
+  metrics: Record<string, Float32Array>;
+  /** The BatchNorm updates its passes made, in order. */
+  runningStats: RemoteRunningStats[];
+}
+
+/** A worker's message. */
+export type LaneReply = { type: "ready" } | StepResult | { type: "error"; message: string };
+
+/** A worker's request. */
+export type LaneRequest = InitRequest | StepRequest;
+
+/** The host copy of a tensor. */
+export function toHost(tensor: tf.Tensor): HostTensor {
+  const dtype = tensor.dtype === "int32" ? "int32" : "float32";
+  const data = tensor.dataSync() as Float32Array | Int32Array;
+  return { data, shape: [...tensor.shape], dtype };
+}
+
+/** A tensor from its host copy. */
+export function fromHost(host: HostTensor): tf.Tensor {
+  return tf.tensor(host.data, host.shape, host.dtype);
+}
+
+/** The host copy of a data view (image, labels and their host copy; weights are not inputs). */
+export function viewToHost(role: Role, view: View): StepRequest["inputs"][number] {
+  return {
+    role,
+    image: toHost(view.image),
+    ...(view.label === undefined ? {} : { label: toHost(view.label) }),
+    ...(view.hostLabel === undefined ? {} : { hostLabel: view.hostLabel }),
+  };
+}
+
+/** A data view from its host copy. */
+export function viewFromHost(input: StepRequest["inputs"][number]): View {
+  return {
+    image: fromHost(input.image) as tf.Tensor4D,
+    ...(input.label === undefined ? {} : { label: fromHost(input.label) as tf.Tensor3D }),
+    ...(input.hostLabel === undefined ? {} : { hostLabel: input.hostLabel }),
+  };
+}
