@@ -1,5 +1,6 @@
 /**
- * `deno task bench-steps EXP.ts... [--steps N] [--warmup W] [--backend B] [--threads N]`: the
+ * `deno task bench-steps EXP.ts... [--steps N] [--warmup W] [--backend B] [--threads N]
+ * [--lanes 1|2|auto]`: the
  * median milliseconds of one training step of each experiment's program on random inputs of its
  * crop and batch size (all forward passes, self-training, backward and AdamW; data loading
  * excluded), and each experiment's time relative to the first. Weights are random: the time does
@@ -24,6 +25,8 @@ import { AdamW } from "../optim/adamw.ts";
 import { RandomStream } from "../random.ts";
 import { countDispatches, matmulCeiling, median } from "../bench/measure.ts";
 import { experimentName, loadExperiment, runMain, UsageError } from "./experiment_file.ts";
+import { denoCommand } from "./deno_command.ts";
+import { revokeRun } from "./scope.ts";
 
 /**
  * The wasm backend's linear memory (it only grows, so growth after warm-up is a leak or
@@ -51,9 +54,23 @@ export async function main(args: string[]): Promise<number> {
   if (positionals.length === 0) {
     throw new UsageError(
       "usage: deno task bench-steps EXP.ts... [--steps N] [--warmup W] [--backend B] " +
-        "[--threads N]",
+        "[--threads N] [--lanes 1|2|auto]",
     );
   }
+  if (positionals.length > 1) {
+    let first: number | undefined;
+    for (const path of positionals) {
+      const line = await measureInChild(path, args.filter((a) => !positionals.includes(a)));
+      first ??= line.msPerStep as number;
+      console.log(
+        JSON.stringify({ ...line, relative: Number((line.msPerStep / first).toFixed(2)) }),
+      );
+    }
+    return 0;
+  }
+  // One experiment is measured here: the permission to start programs (for the children above)
+  // goes before its file is imported.
+  revokeRun();
   const steps = Number(values.steps), warmup = Number(values.warmup);
   const threads = parseThreadsFlag(values.threads);
   const lanes = parseLanesFlag(values.lanes);
@@ -141,6 +158,30 @@ export async function main(args: string[]): Promise<number> {
     optimizer.dispose();
   }
   return 0;
+}
+
+/** Measures one experiment in a child process with the same flags; returns its line. */
+async function measureInChild(
+  path: string,
+  flags: readonly string[],
+): Promise<Record<string, number>> {
+  const args = [
+    "run",
+    "--no-prompt",
+    "--allow-read=.",
+    "--allow-env=UDA_WASM_THREADS",
+    new URL(import.meta.url).pathname,
+    path,
+    ...flags,
+  ];
+  const output = await new Deno.Command(denoCommand(), { args, stdout: "piped", stderr: "inherit" })
+    .output();
+  if (!output.success) throw new Error(`bench-steps: measuring ${path} failed (see above)`);
+  const line = new TextDecoder().decode(output.stdout).trim().split("\n").find((l) =>
+    l.startsWith("{")
+  );
+  if (line === undefined) throw new Error(`bench-steps: measuring ${path} printed no result`);
+  return JSON.parse(line);
 }
 
 if (import.meta.main) await runMain(() => main(Deno.args));

@@ -69,8 +69,11 @@ export interface StepResult {
   type: "result";
   /** Unweighted term values by name (float32 values). */
   values: Record<string, number>;
-  /** Gradient per trainable parameter (program order), undefined where none reached it. */
-  grads: (Float32Array | undefined)[];
+  /**
+   * Per group it ran (its index), the gradient per trainable parameter (program order), undefined
+   * where none reached it: the main process sums all groups in one order.
+   */
+  grads: { group: number; values: (Float32Array | undefined)[] }[];
   /** Metric values by key, for the metrics its views and terms reported. */
   metrics: Record<string, Float32Array>;
   /** The BatchNorm updates its passes made, in order. */

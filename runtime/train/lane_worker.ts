@@ -107,17 +107,10 @@ async function step(state: LaneState, request: StepRequest): Promise<StepResult>
     const termValues = await tf.stack(results.flatMap((r) => r.values)).data();
     const values: Record<string, number> = {};
     terms.forEach((term, i) => (values[term.name] = termValues[i]));
-    const grads = state.trainable.map((_, i) => {
-      const present = results.map((r) => r.grads[i]).filter((g) => g !== undefined);
-      if (present.length === 0) return undefined;
-      // One group per parameter is the rule (groups share no trained pass); a parameter two of
-      // the worker's groups reach is summed as the main process sums groups.
-      if (present.length === 1) return present[0]!.dataSync() as Float32Array;
-      const sum = tf.tidy(() => present.reduceRight((acc, g) => tf.add(acc!, g!))!);
-      const data = sum.dataSync() as Float32Array;
-      sum.dispose();
-      return data;
-    });
+    const grads = state.mine.map((group, k) => ({
+      group,
+      values: results[k].grads.map((g) => g?.dataSync() as Float32Array | undefined),
+    }));
     const metrics: Record<string, Float32Array> = {};
     for (const [key, tensor] of step.metrics) metrics[key] = (await tensor.data()) as Float32Array;
     const runningStats: RemoteRunningStats[] = [];

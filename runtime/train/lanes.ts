@@ -130,9 +130,9 @@ export function planLanes(program: Program): LanePlan | undefined {
   const all = groups.map((g) => g.index);
   let best: LanePlan | undefined;
   let bestCost = laneOf(program, groups, all).flops;
-  // Group 0 stays in the main process, which halves the search without losing a split.
-  for (let mask = 1; mask < 2 ** (groups.length - 1); mask++) {
-    const worker = all.filter((g) => g > 0 && (mask >> (g - 1)) & 1);
+  // Every split with a non-empty lane each; ties keep the earlier groups in the main process.
+  for (let mask = 1; mask < 2 ** groups.length - 1; mask++) {
+    const worker = all.filter((g) => (mask >> (groups.length - 1 - g)) & 1);
     if (worker.some((g) => groups[g].pinned)) continue;
     const main = all.filter((g) => !worker.includes(g));
     const lanes = { main: laneOf(program, groups, main), worker: laneOf(program, groups, worker) };

@@ -121,11 +121,9 @@ export async function trainStep(
     }
     const perGroup = groups.map((g) =>
       local.get(g.index)?.grads ??
-        (lanes!.plan.worker.groups[0] === g.index
-          ? worker!.grads.map((grad, i) =>
-            grad === undefined ? undefined : tf.tensor(grad, trainable[i].variable.shape)
-          )
-          : [])
+        worker!.grads.find((r) => r.group === g.index)!.values.map((grad, i) =>
+          grad === undefined ? undefined : tf.tensor(grad, trainable[i].variable.shape)
+        )
     );
     for (const g of local.values()) g.grads = [];
     summed = sumGroupGradients(perGroup, trainable.length);
