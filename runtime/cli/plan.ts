@@ -16,6 +16,7 @@ import { listParamGroups } from "../optim/param_groups.ts";
 import { experimentHash } from "../../dsl/mod.ts";
 import { buildNetworks, disposeNetworks } from "../train/networks.ts";
 import { trainableParams } from "../train/step.ts";
+import { planLanes } from "../train/lanes.ts";
 import { checkParamGroups } from "../train/param_check.ts";
 import { weightsDependencies } from "./dependencies.ts";
 import {
@@ -119,6 +120,7 @@ function describeStep(program: Program): string[] {
       }`,
     );
   }
+  lines.push(...describeLanes(program));
   for (const section of program.sections) {
     lines.push("", section.title, ...section.lines.map((l) => `  ${l}`));
   }
@@ -193,3 +195,18 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) await runMain(() => main(Deno.args));
+
+/** How `--lanes auto` splits the step (`docs/backends.md`, pass-parallel steps). */
+function describeLanes(program: Program): string[] {
+  const lanes = planLanes(program);
+  if (lanes === undefined) return [];
+  const describe = (groups: number[]) =>
+    groups.map((g) => lanes.groups[g].terms.map((t) => t.name).join(" + ")).join(", ");
+  const gflop = (flops: number) => `${(flops / 1e9).toFixed(2)} GFLOP`;
+  return [
+    "",
+    "step lanes (--lanes auto on a CPU backend with 2 cores or more; same numbers with --lanes 1)",
+    `  this process  ${describe(lanes.main.groups)} (${gflop(lanes.main.flops)})`,
+    `  worker        ${describe(lanes.worker.groups)} (${gflop(lanes.worker.flops)})`,
+  ];
+}
