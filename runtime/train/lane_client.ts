@@ -28,6 +28,8 @@ export class LaneWorker {
   #waiting: { resolve(reply: LaneReply): void; reject(error: Error): void } | undefined;
   #constantsSent = false;
   #closed = false;
+  /** Steps the worker has run (the tests check that a split step really went there). */
+  stepsRun = 0;
 
   private constructor(program: Program, readonly plan: LanePlan) {
     this.#program = program;
@@ -88,6 +90,7 @@ export class LaneWorker {
       inputs: [...inputs].map(([role, view]) => viewToHost(role, view)),
       weights,
     };
+    this.stepsRun += 1;
     return this.#request(request) as Promise<StepResult>;
   }
 

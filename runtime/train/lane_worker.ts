@@ -104,7 +104,9 @@ async function step(state: LaneState, request: StepRequest): Promise<StepResult>
     const terms = state.mine.flatMap((g) => state.groups[g].terms);
     await prepareStep(step, terms, state.views);
     for (const g of state.mine) results.push(differentiate(step, state.groups[g], state.trainable));
-    const termValues = await tf.stack(results.flatMap((r) => r.values)).data();
+    const stacked = tf.stack(results.flatMap((r) => r.values));
+    const termValues = await stacked.data();
+    stacked.dispose();
     const values: Record<string, number> = {};
     terms.forEach((term, i) => (values[term.name] = termValues[i]));
     const grads = state.mine.map((group, k) => ({
