@@ -9,10 +9,12 @@
  * @module
  */
 import type { Program } from "../compile/program.ts";
+import type { Network } from "../blocks/types.ts";
 import type { RandomState } from "../random.ts";
 import type { LanePlan } from "./lanes.ts";
 import type { Networks, StepInputs } from "./step_state.ts";
 import {
+  type EvaluateResult,
   type LaneReply,
   type LaneRequest,
   type StepRequest,
@@ -92,6 +94,16 @@ export class LaneWorker {
     };
     this.stepsRun += 1;
     return this.#request(request) as Promise<StepResult>;
+  }
+
+  /**
+   * Counts images `[start, end)` of validation set `set` in the worker with `student`'s current
+   * values, and resolves with its confusion counts.
+   */
+  async evaluate(set: string, start: number, end: number, student: Network): Promise<Float64Array> {
+    const weights = student.params.list().map((p) => toHost(p.variable));
+    const reply = await this.#request({ type: "evaluate", set, start, end, weights });
+    return (reply as EvaluateResult).counts;
   }
 
   /** Stops the worker. */

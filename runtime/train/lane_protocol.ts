@@ -46,6 +46,29 @@ export interface StepRequest {
   weights: { network: string; values: HostTensor[] }[];
 }
 
+/**
+ * Evaluating part of a validation set: the worker loads the program's validation sets once and
+ * counts images `[start, end)` of one with the student's values sent along.
+ */
+export interface EvaluateRequest {
+  type: "evaluate";
+  /** The validation set's role (`targetVal`, `sourceVal`). */
+  set: string;
+  /** First image. */
+  start: number;
+  /** One past the last image. */
+  end: number;
+  /** The student's parameter values, in its store's order. */
+  weights: HostTensor[];
+}
+
+/** The worker's part of an evaluation: its confusion counts (row = label, column = prediction). */
+export interface EvaluateResult {
+  type: "confusion";
+  /** `numClasses²` counts. */
+  counts: Float64Array;
+}
+
 /** A BatchNorm update the worker recorded: the buffers by name and the batch statistics. */
 export interface RemoteRunningStats {
   /** The pass that made it. */
@@ -81,10 +104,14 @@ export interface StepResult {
 }
 
 /** A worker's message. */
-export type LaneReply = { type: "ready" } | StepResult | { type: "error"; message: string };
+export type LaneReply =
+  | { type: "ready" }
+  | StepResult
+  | EvaluateResult
+  | { type: "error"; message: string };
 
 /** A worker's request. */
-export type LaneRequest = InitRequest | StepRequest;
+export type LaneRequest = InitRequest | StepRequest | EvaluateRequest;
 
 /** The host copy of a tensor. */
 export function toHost(tensor: tf.Tensor): HostTensor {

@@ -3,7 +3,8 @@
  * networks (their values come from the main process each step), and for each step builds the
  * views its groups read, differentiates them and returns the term values, the gradients, the
  * metrics and the BatchNorm updates as typed arrays. It runs no hooks and keeps no state between
- * steps: every value it reads arrives with the step.
+ * steps: every value it reads arrives with the step. At an evaluation it counts its share of each
+ * validation set with the student's values sent along (`split_eval.ts`).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { compile, type Program } from "../compile/program.ts";
 import { RandomStream } from "../random.ts";
 import type { Network, Role, View } from "../blocks/types.ts";
 import type { Param } from "../nn/params.ts";
+import { type EvalSet, evaluate, loadEvalSet } from "../eval/evaluate.ts";
 import { buildNetworks } from "./networks.ts";
 import { laneOf, type TermGroup, termGroups } from "./lanes.ts";
 import {
@@ -25,6 +27,8 @@ import {
   trainableParams,
 } from "./step_state.ts";
 import {
+  type EvaluateRequest,
+  type EvaluateResult,
   fromHost,
   type InitRequest,
   type LaneReply,
@@ -44,6 +48,8 @@ interface LaneState {
   trainable: Param[];
   /** Each variable's network and parameter name, for the BatchNorm updates it records. */
   names: Map<tf.Variable, [string, string]>;
+  /** The validation sets, loaded at the first evaluation. */
+  evalSets?: Map<string, EvalSet>;
 }
 
 let lane: LaneState | undefined;
@@ -138,6 +144,33 @@ async function step(state: LaneState, request: StepRequest): Promise<StepResult>
   }
 }
 
+/** Counts the requested images of a validation set with the student's values sent along. */
+async function evaluatePart(state: LaneState, request: EvaluateRequest): Promise<EvaluateResult> {
+  const student = state.networks.get("student")!;
+  const params = student.params.list();
+  tf.tidy(() => params.forEach((p, i) => p.variable.assign(fromHost(request.weights[i]))));
+  if (state.evalSets === undefined) {
+    state.evalSets = new Map();
+    for (const plan of state.program.evaluation.sets) {
+      state.evalSets.set(plan.role, await loadEvalSet(plan));
+    }
+  }
+  const set = state.evalSets.get(request.set);
+  if (set === undefined) throw new Error(`lane worker: no validation set '${request.set}'`);
+  const { settings } = state.program.evaluation;
+  const result = await evaluate(
+    student,
+    { role: set.role, images: set.images.slice(request.start, request.end) },
+    {
+      batchSize: settings.batchSize,
+      protocol: settings.protocol,
+      pictures: 0,
+      numClasses: state.program.experiment.model.numClasses,
+    },
+  );
+  return { type: "confusion", counts: result.confusion.counts };
+}
+
 self.onmessage = async (event: MessageEvent<LaneRequest>) => {
   let reply: LaneReply;
   try {
@@ -146,8 +179,10 @@ self.onmessage = async (event: MessageEvent<LaneRequest>) => {
       await init(request);
       reply = { type: "ready" };
     } else {
-      if (lane === undefined) throw new Error("lane worker: a step arrived before init");
-      reply = await step(lane, request);
+      if (lane === undefined) throw new Error(`lane worker: '${request.type}' before init`);
+      reply = request.type === "step"
+        ? await step(lane, request)
+        : await evaluatePart(lane, request);
     }
   } catch (error) {
     reply = {

@@ -303,7 +303,7 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       }
       if (done % program.evaluation.settings.every === 0 || done === iterations) {
         const pictures = done === iterations ? program.evaluation.settings.pictures : 0;
-        evaluation = await evaluateAll(program, student, evalSets, done, log, pictures);
+        evaluation = await evaluateAll(program, student, evalSets, done, log, pictures, worker);
         await drawFigures(program, networks, evalSets, options.runDir, done);
         windowStart = performance.now();
       }

@@ -7,7 +7,9 @@
  */
 import type { Program } from "../compile/program.ts";
 import type { Network } from "../blocks/types.ts";
-import { type EvalResult, type EvalSet, evaluate, loadEvalSet } from "../eval/evaluate.ts";
+import { type EvalResult, type EvalSet, loadEvalSet } from "../eval/evaluate.ts";
+import type { LaneWorker } from "./lane_client.ts";
+import { evaluateShared } from "./split_eval.ts";
 import type { MetricsLog } from "../report/metrics_log.ts";
 import { writeReport } from "../report/report.ts";
 import { missingOutputs, pruneCheckpoints } from "./run_files.ts";
@@ -15,7 +17,10 @@ import { missingOutputs, pruneCheckpoints } from "./run_files.ts";
 /** The file name of the final weights a finished run exports (PyTorch layout). */
 export const FINAL_WEIGHTS = "weights.safetensors";
 
-/** Evaluates on every validation set and logs the results. */
+/**
+ * Evaluates on every validation set and logs the results; a lane worker, when given, counts part
+ * of each set at the same time (`split_eval.ts`).
+ */
 export async function evaluateAll(
   program: Program,
   model: Network,
@@ -23,16 +28,17 @@ export async function evaluateAll(
   iteration: number,
   log: MetricsLog | undefined,
   pictures: number,
+  worker?: LaneWorker,
 ): Promise<Record<string, EvalResult>> {
   const results: Record<string, EvalResult> = {};
   for (const set of sets) {
     const started = performance.now();
-    const result = await evaluate(model, set, {
+    const result = await evaluateShared(model, set, {
       batchSize: program.evaluation.settings.batchSize,
       protocol: program.evaluation.settings.protocol,
       pictures: set.role === "targetVal" ? pictures : 0,
       numClasses: program.experiment.model.numClasses,
-    });
+    }, worker);
     results[set.role] = result;
     await log?.write({
       type: "eval",

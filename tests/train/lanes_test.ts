@@ -13,6 +13,11 @@ import { RandomStream } from "../../runtime/random.ts";
 import tiny from "../fixtures/tiny.ts";
 import tinyDaformer from "../fixtures/tiny_daformer.ts";
 import tinyPipa from "../fixtures/tiny_pipa.ts";
+import tinyHrda from "../fixtures/tiny_hrda.ts";
+import { extend } from "../../dsl/mod.ts";
+import { loadEvalSet } from "../../runtime/eval/evaluate.ts";
+import { evaluateAll } from "../../runtime/train/outputs.ts";
+import { splitPoint } from "../../runtime/train/split_eval.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 
 Deno.test("terms sharing a trained pass form one group; the split keeps hook-fed terms here", () => {
@@ -148,3 +153,57 @@ for (const [name, experiment, steps] of SPLIT_CASES) {
     },
   });
 }
+
+Deno.test("a validation set is cut about half way on whole batches, after the kept pictures", () => {
+  assert.equal(splitPoint(6, 2, 1), 4);
+  assert.equal(splitPoint(7, 2, 0), 4);
+  assert.equal(splitPoint(8, 4, 0), 4);
+  assert.equal(splitPoint(8, 4, 6), 8);
+  assert.equal(splitPoint(3, 4, 0), 3);
+  assert.equal(splitPoint(10, 1, 0), 5);
+});
+
+Deno.test({
+  name: "an evaluation shared with the lane worker counts what one process counts (HRDA)",
+  sanitizeResources: false,
+  async fn() {
+    await useBackend("wasm");
+    await ensureTinyEncoder();
+    const program = compile(
+      extend(tinyHrda, { data: { targetVal: { count: 6 } }, evaluation: { pictures: 1 } }),
+    );
+    const networks = await buildNetworks(program);
+    const worker = await LaneWorker.start(program, planLanes(program)!, 1);
+    const before = tf.memory().numTensors;
+    try {
+      // Values the worker's own initialisation cannot have: only the ones sent give equal counts.
+      const student = networks.get("student")!;
+      const rng = new RandomStream(3);
+      for (const p of student.params.list()) {
+        tf.tidy(() =>
+          p.variable.assign(
+            tf.add(
+              p.variable,
+              tf.mul(0.05, tf.tensor(rng.normalArray(p.variable.size), p.variable.shape)),
+            ),
+          )
+        );
+      }
+      const sets = await Promise.all(program.evaluation.sets.map((plan) => loadEvalSet(plan)));
+      const one = await evaluateAll(program, student, sets, 0, undefined, 1);
+      const two = await evaluateAll(program, student, sets, 0, undefined, 1, worker);
+      assert.equal(sets[0].images.length, 6);
+      for (const role of Object.keys(one)) {
+        assert.deepEqual([...two[role].confusion.counts], [...one[role].confusion.counts], role);
+        assert.deepEqual(two[role].metrics, one[role].metrics);
+        assert.deepEqual(two[role].predictions, one[role].predictions);
+        assert.deepEqual(two[role].maps, one[role].maps);
+      }
+      assert.ok(one.targetVal.predictions.length === 1 && one.targetVal.maps.length === 1);
+      assert.equal(tf.memory().numTensors, before);
+    } finally {
+      worker.close();
+      disposeNetworks(networks);
+    }
+  },
+});
