@@ -25,6 +25,7 @@ export * from "./feature_distance.ts";
 export * from "./masked_image_consistency.ts";
 export * from "./pixel_contrast.ts";
 export * from "./patch_contrast.ts";
+export * from "./cluda_contrast.ts";
 // Self-training strategies.
 export * from "./ema_teacher.ts";
 export * from "./class_mix.ts";

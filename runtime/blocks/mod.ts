@@ -12,6 +12,7 @@ import "./feature_distance.ts";
 import "./masked_image_consistency.ts";
 import "./pixel_contrast.ts";
 import "./patch_contrast.ts";
+import "./cluda_contrast.ts";
 import "./ema_teacher.ts";
 import "./class_mix.ts";
 import "./rare_class_sampling.ts";

@@ -178,6 +178,23 @@ export interface ResolutionWrapper {
   describe: string;
 }
 
+/**
+ * A change a module makes to how one pass runs from some iteration on, without a second pass:
+ * CLUDA places the detail box of the student's mixed pass by entropy after 30% of training.
+ */
+export interface PassSettingPlan {
+  /** The declaring module (its block path). */
+  by: string;
+  /** The pass's network. */
+  network: string;
+  /** The pass's view. */
+  view: string;
+  /** First iteration it applies to. */
+  fromIteration: number;
+  /** What changes in the pass's forward mode. */
+  mode: Pick<ForwardMode, "detailBox">;
+}
+
 /** What a step's derived views, hooks and losses may read. */
 export interface StepContext {
   /** Zero-based iteration of this step. */
@@ -369,6 +386,8 @@ export interface ProgramBuilder {
   addTerm(plan: TermPlan): void;
   /** Adds a hook. */
   addHook(plan: HookPlan): void;
+  /** Changes how a pass runs from an iteration on. */
+  addPassSetting(plan: PassSettingPlan): void;
   /** Adds a per-step metric. */
   addMetric(plan: MetricPlan): void;
   /** Kernels the block runs. */

@@ -30,6 +30,7 @@ import type {
   MetricPlan,
   NetworkPlan,
   PassRequest,
+  PassSettingPlan,
   Place,
   PlanSection,
   ProgramBuilder,
@@ -69,6 +70,8 @@ export interface Program {
   terms: TermPlan[];
   /** Step hooks. */
   hooks: HookPlan[];
+  /** Changes modules make to passes from some iteration on. */
+  passSettings: PassSettingPlan[];
   /** Per-step metrics besides the loss terms. */
   metrics: MetricPlan[];
   /** Lines `plan` prints for the modules. */
@@ -134,6 +137,7 @@ class Builder implements ProgramBuilder {
   readonly views: ViewPlan[] = [];
   readonly terms: TermPlan[] = [];
   readonly hooks: HookPlan[] = [];
+  readonly passSettings: PassSettingPlan[] = [];
   readonly metrics: MetricPlan[] = [];
   readonly kernels: KernelUse[] = [];
   readonly sections: PlanSection[] = [];
@@ -154,6 +158,9 @@ class Builder implements ProgramBuilder {
   }
   addHook(plan: HookPlan): void {
     this.hooks.push(plan);
+  }
+  addPassSetting(plan: PassSettingPlan): void {
+    this.passSettings.push(plan);
   }
   addMetric(plan: MetricPlan): void {
     if (!this.metrics.some((m) => m.key === plan.key)) this.metrics.push(plan);
@@ -294,6 +301,7 @@ export function compile(experiment: Experiment): Program {
     passes,
     terms: b.terms,
     hooks: b.hooks,
+    passSettings: b.passSettings,
     metrics: b.metrics,
     sections: b.sections,
     figures: b.figures,

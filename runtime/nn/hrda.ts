@@ -28,6 +28,8 @@ import {
   coverage,
   cutWindows,
   fuseScales,
+  maxEntropyWindow,
+  normalisedEntropy,
   placeOnCanvas,
   sampleDetailBox,
   scaleBox,
@@ -139,15 +141,37 @@ export function multiResolutionSegmentor(
     rng: mode.rng?.fork(label),
   });
 
+  /**
+   * CLUDA's detail box (§5.6 of pipa_cluda.md): of the overlapping windows the teacher slides
+   * (stride half a window), the one where the context prediction's normalised entropy, averaged
+   * over the batch, is highest. The released code picks one box per image; HRDA's pass shares one
+   * box across the batch, so the batch's mean map chooses it.
+   */
+  function maxEntropyBox(contextLogits: tf.Tensor4D, size: readonly [number, number]): Box {
+    const windows = slidingWindows(
+      size,
+      config.detailCrop,
+      config.detailCrop.map((d) => d / 2) as [number, number],
+    );
+    const cell = size[0] / contextLogits.shape[1];
+    const map = tf.tidy(() => tf.mean(normalisedEntropy(contextLogits), 0));
+    const entropy = map.dataSync() as Float32Array;
+    map.dispose();
+    const grid = [contextLogits.shape[1], contextLogits.shape[2]] as const;
+    return windows[maxEntropyWindow(entropy, grid, windows.map((b) => scaleBox(b, cell)))];
+  }
+
   function train(image: tf.Tensor4D, mode: ForwardMode): MultiResolutionOutputs {
     const [, height, width] = image.shape;
-    const box = sampleDetailBox(
-      mode.rng!.fork("detail box"),
-      [height, width],
-      config.detailCrop,
-      config.cropDivisible,
-    );
     const context = model.forward(contextCrop(image, scale), fork(mode, "context"));
+    const box = mode.detailBox === "maxEntropy"
+      ? maxEntropyBox(context.logits, [height, width])
+      : sampleDetailBox(
+        mode.rng!.fork("detail box"),
+        [height, width],
+        config.detailCrop,
+        config.cropDivisible,
+      );
     const [top, left, h, w] = box;
     const detail = model.forward(
       tf.slice(image, [0, top, left, 0], [-1, h, w, -1]),
@@ -176,6 +200,8 @@ export function multiResolutionSegmentor(
       attention,
       supervision,
       detail: { features: detail.features, box },
+      // The detail crop's fused decoder features (CLUDA's HR branch).
+      detailEmbedding: detail.embedding,
     };
   }
 

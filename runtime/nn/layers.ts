@@ -32,6 +32,12 @@ export interface ForwardMode {
    * (`runtime/train/lanes.ts`), so both leave the same buffers.
    */
   deferRunningStats?: (update: RunningStatsUpdate) => void;
+  /**
+   * How a multi-resolution model places its detail box in training: at random (HRDA, the
+   * default) or on the overlapping window where its context prediction's entropy is highest
+   * (CLUDA's mixed image, `shared/reference/pipa_cluda.md` §5.6). Set by a module's pass setting.
+   */
+  detailBox?: "random" | "maxEntropy";
 }
 
 /** One BatchNorm running-statistics update: the buffers and the batch's statistics. */

@@ -177,3 +177,38 @@ export function contextCrop(image: tf.Tensor4D, scale: number): tf.Tensor4D {
   }
   return tf.image.resizeBilinear(image, [height, width], false, true);
 }
+
+/**
+ * The detail window of highest mean normalised entropy (§5.6): `entropy` `[H, W]` (host, one
+ * map, the batch's mean for HRDA's one box per call) and candidate boxes `[top, left, h, w]`;
+ * the first of equal means wins.
+ */
+export function maxEntropyWindow(
+  entropy: Float32Array,
+  size: readonly [number, number],
+  boxes: readonly (readonly [number, number, number, number])[],
+): number {
+  const [, width] = size;
+  let best = 0;
+  let bestMean = -Infinity;
+  boxes.forEach(([top, left, h, w], k) => {
+    let sum = 0;
+    for (let y = top; y < top + h; y++) {
+      for (let x = left; x < left + w; x++) sum += entropy[y * width + x];
+    }
+    const mean = sum / (h * w);
+    if (mean > bestMean) [best, bestMean] = [k, mean];
+  });
+  return best;
+}
+
+/** Per-pixel entropy of the softmax of `logits` `[B, h, w, K]`, divided by K·ln K, `[B, h, w]`. */
+export function normalisedEntropy(logits: tf.Tensor4D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const k = logits.shape[3];
+    const softmax = tf.softmax(logits, -1);
+    // The released `get_entropy` replaces exact zeros only.
+    const p = tf.where(tf.equal(softmax, 0), tf.fill(softmax.shape, 1e-8), softmax);
+    return tf.div(tf.neg(tf.sum(tf.mul(p, tf.log(p)), -1)), k * Math.log(k)) as tf.Tensor3D;
+  });
+}

@@ -119,7 +119,12 @@ export class StepState implements StepContext {
       if (network.forward === undefined) throw new Error(`'${request.network}' has no forward`);
       const image = this.view(request.view).image;
       const log = this.runningStats;
+      const settings = this.program.passSettings.filter((s) =>
+        s.network === request.network && s.view === request.view &&
+        s.fromIteration <= this.iteration
+      );
       const mode = {
+        ...Object.assign({}, ...settings.map((s) => s.mode)),
         training: request.training,
         batchStatistics: request.batchStatistics,
         rng: this.stepRng.fork(id),
