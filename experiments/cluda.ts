@@ -17,9 +17,12 @@ export const cluda: ExperimentPatch = { losses: { cluda: cludaContrast() } };
 
 /**
  * The released code's behaviours that change results (user0407/CLUDA @ bad6ed0), each one line:
- * extend a CLUDA experiment with this to reproduce the release rather than the paper.
+ * extend a CLUDA experiment with this to reproduce the release rather than the paper. The decoder
+ * width is the paper-scale 512 (2 × DAFormer's 256); a CPU-scale run sets 2 × its `channels`.
  */
 export const cludaReleased: ExperimentPatch = {
+  model: { decoder: { embedDims: 512 } },
+  resolution: { fuseAfterUpsampling: true },
   losses: {
     cluda: {
       cropIndicator: "labelNonZero",

@@ -10,6 +10,12 @@ import { int, num } from "../schema.ts";
 export interface DaformerHeadParams {
   /** Embedding width of every branch (256, DAFormer §3.2 / `daformer_sepaspp_mitb5.py`). */
   channels: number;
+  /**
+   * Width of each encoder level's Linear embedding before the sep-ASPP fusion (mmseg
+   * `decoder_params.embed_dims`); 0 = `channels`, as DAFormer, HRDA and PiPa have it (256 both).
+   * CLUDA's released base model raises it to 512 (`pipa_cluda.md` §5.2, its "C = 512").
+   */
+  embedDims: number;
   /** Dropout2d before the classifier (0.1, mmseg `dropout_ratio`). */
   dropout: number;
 }
@@ -31,6 +37,7 @@ export const daformerHead = defineBlock<"daformerHead", DaformerHeadParams>({
   summary: "DAFormer context-aware fusion decoder",
   schema: {
     channels: int(256, 1),
+    embedDims: int(0, 0),
     dropout: num(0.1, { min: 0, max: 1 }),
   },
 });

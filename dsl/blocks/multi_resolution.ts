@@ -54,6 +54,12 @@ export interface MultiResolutionParams {
    */
   maskAttention: boolean;
   /**
+   * False fuses as HRDA: `up(a)·hr + up((1 − a)·lr)`, the context weighted at its own grid
+   * (§6.2). True fuses as CLUDA's released head: `up(a)·hr + (1 − up(a))·up(lr)`, weighted after
+   * upsampling (`pipa_cluda.md` §5.7; numerically slightly different at the box edges).
+   */
+  fuseAfterUpsampling: boolean;
+  /**
    * The teacher's detail windows over the target crop: `overlapping` at a stride of half a
    * window, averaged where they overlap (`hr_slide_overlapping=True`, §6.3); `tiled` side by side
    * (`nooverlap`).
@@ -155,6 +161,7 @@ export const multiResolution = defineBlock<"multiResolution", MultiResolutionPar
     attention: oneOf(ATTENTION_KINDS, "classwise"),
     fixedAttention: num(0.5, { min: 0, max: 1 }),
     maskAttention: bool(true),
+    fuseAfterUpsampling: bool(false),
     pseudoLabelWindows: oneOf(PSEUDO_LABEL_WINDOWS, "overlapping"),
     testWindow: pair([0, 0], 0),
     testStride: pair([0, 0], 0),

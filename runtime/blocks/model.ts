@@ -196,7 +196,11 @@ registerBlockModule<Block<"daformerHead", DaformerHeadParams>>({
   kind: "daformerHead",
   modelPart: (block) => ({
     decoder: "daformer",
-    options: { channels: block.channels, dropout: block.dropout },
+    options: {
+      channels: block.channels,
+      dropout: block.dropout,
+      ...(block.embedDims > 0 ? { embedDims: block.embedDims } : {}),
+    },
   }),
 });
 

@@ -52,6 +52,7 @@ export function multiResolutionConfig(
     attention: block.attention,
     fixedAttention: block.fixedAttention,
     maskAttention: block.maskAttention,
+    fuseAfterUpsampling: block.fuseAfterUpsampling,
     pseudoLabelWindows: block.pseudoLabelWindows,
     testWindow: testWindowOf(block, crop),
     testStride: testStrideOf(block, crop),

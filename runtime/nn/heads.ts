@@ -24,6 +24,11 @@ export interface HeadConfig {
   inChannels: readonly number[];
   /** Decoder embedding width (`channels` / `embed_dims`). */
   channels: number;
+  /**
+   * The DAFormer head's per-level embedding width before the fusion (mmseg
+   * `decoder_params.embed_dims`); `channels` where absent.
+   */
+  embedDims?: number;
   /** Number of output classes. */
   numClasses: number;
   /** Dropout before the classifier (mmseg `dropout_ratio`, 0.1 in both heads). */
@@ -41,6 +46,11 @@ export interface HeadOutputs {
   embedding: tf.Tensor4D;
   /** Class scores at stride 4, NHWC. */
   logits: tf.Tensor4D;
+}
+
+/** The width of each level's embedding in the DAFormer head: `embedDims`, else `channels`. */
+export function levelWidth(config: HeadConfig): number {
+  return config.embedDims ?? config.channels;
 }
 
 /** DAFormer's ASPP dilations (config `daformer_sepaspp_mitb5.py`: dilations (1, 6, 12, 18)). */
@@ -205,9 +215,10 @@ export function segformerHead(
 export function initDaformerHead(params: ParamStore, rng: RandomStream, config: HeadConfig): void {
   const prefix = headPrefix(config);
   const c = config.channels;
-  const fusedIn = 4 * c;
+  const e = levelWidth(config);
+  const fusedIn = 4 * e;
   config.inChannels.forEach((ci, i) =>
-    addLinear(params, rng.fork(`e${i}`), `${prefix}.embed_layers.${i}.proj`, ci, c)
+    addLinear(params, rng.fork(`e${i}`), `${prefix}.embed_layers.${i}.proj`, ci, e)
   );
   const aspp = `${prefix}.fuse_layer.aspp_modules`;
   DAFORMER_DILATIONS.forEach((d, i) => {
@@ -280,17 +291,18 @@ export function headFlops(
   stageSizes: [number, number][],
 ): number {
   const c = config.channels;
+  const e = kind === "daformer" ? levelWidth(config) : c;
   const [h, w] = stageSizes[0];
   const n = h * w;
   let flops = config.inChannels.reduce(
-    (sum, ci, i) => sum + 2 * stageSizes[i][0] * stageSizes[i][1] * ci * c,
+    (sum, ci, i) => sum + 2 * stageSizes[i][0] * stageSizes[i][1] * ci * e,
     0,
   );
   if (kind === "segformer") {
     // The fusion runs on each level before its resize (`fuseLevels`).
     flops += stageSizes.reduce((sum, [hi, wi]) => sum + 2 * hi * wi * c * c, 0);
   } else {
-    const fusedIn = 4 * c;
+    const fusedIn = 4 * e;
     flops += 2 * n * fusedIn * c; // 1×1 branch
     flops += 3 * (2 * n * 9 * fusedIn + 2 * n * fusedIn * c); // depthwise + pointwise branches
     flops += 2 * n * 9 * 4 * c * c; // 3×3 bottleneck

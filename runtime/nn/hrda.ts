@@ -54,6 +54,8 @@ export interface MultiResolutionConfig {
   fixedAttention: number;
   /** Zero the attention outside the detail box in training. */
   maskAttention: boolean;
+  /** Weight the context by `1 − a` after upsampling both (CLUDA's released head), not before. */
+  fuseAfterUpsampling?: boolean;
   /** The teacher's detail windows: overlapping (stride half a window) or tiled. */
   pseudoLabelWindows: "overlapping" | "tiled";
   /** Evaluation windows `[height, width]`. */
@@ -184,7 +186,7 @@ export function multiResolutionSegmentor(
       attention = tf.mul(attention, boxMask(grid, scaleBox(box, 4 / scale)));
     }
     const canvas = placeOnCanvas(detail.logits, [height / 4, width / 4], scaleBox(box, 4));
-    const fused = fuseScales(context.logits, attention, canvas);
+    const fused = fuseScales(context.logits, attention, canvas, config.fuseAfterUpsampling);
     const { detailLossWeight: detailWeight, contextLossWeight: contextWeight } = config;
     const supervision: SupervisedPart[] = [
       { logits: fused, weight: 1 - detailWeight - contextWeight },
@@ -225,7 +227,7 @@ export function multiResolutionSegmentor(
     );
     const attention = attentionOf(context.features, fork(mode, "attention"), output) as tf.Tensor4D;
     return {
-      logits: fuseScales(context.logits, attention, detail),
+      logits: fuseScales(context.logits, attention, detail, config.fuseAfterUpsampling),
       features: context.features,
       embedding: context.embedding,
       contextLogits: context.logits,

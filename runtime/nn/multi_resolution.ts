@@ -100,12 +100,14 @@ export function placeOnCanvas(
  * HRDA's fusion (§6.2): `fused = up(a) · hr + up((1 − a) · lr)`, with the context logits `lr`
  * and the attention `a` at the context's grid, each upsampled separately (bilinear, half-pixel
  * centres) to the grid of `hr`, the detail logits on a canvas of the whole crop (zero where no
- * detail prediction exists). `a` has one channel per class or one for all.
+ * detail prediction exists). `a` has one channel per class or one for all. With
+ * `afterUpsampling`, CLUDA's released order: `up(a) · hr + (1 − up(a)) · up(lr)`.
  */
 export function fuseScales(
   context: tf.Tensor4D,
   attention: tf.Tensor4D,
   detail: tf.Tensor4D,
+  afterUpsampling = false,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [height, width] = [detail.shape[1], detail.shape[2]];
@@ -113,8 +115,11 @@ export function fuseScales(
       x.shape[1] === height && x.shape[2] === width
         ? x
         : tf.image.resizeBilinear(x, [height, width], false, true);
-    const weightedContext = tf.mul(tf.sub(1, attention), context) as tf.Tensor4D;
-    return tf.add(tf.mul(up(attention), detail), up(weightedContext)) as tf.Tensor4D;
+    const a = up(attention);
+    const weightedContext = afterUpsampling
+      ? tf.mul(tf.sub(1, a), up(context))
+      : up(tf.mul(tf.sub(1, attention), context) as tf.Tensor4D);
+    return tf.add(tf.mul(a, detail), weightedContext) as tf.Tensor4D;
   });
 }
 

@@ -41,6 +41,8 @@ export interface SegmentorOptions {
   numClasses?: number;
   /** Decoder embedding width; default as published (see {@linkcode defaultChannels}). */
   channels?: number;
+  /** The DAFormer head's per-level embedding width (`embed_dims`); `channels` by default. */
+  embedDims?: number;
   /** Stochastic-depth rate spread over the encoder's blocks (0.1, §1.4). */
   dropPathRate?: number;
   /** Dropout before the classifier (0.1 in both heads). */
@@ -184,6 +186,7 @@ export function headConfig(spec: ModelSpec, options: SegmentorOptions): HeadConf
   return {
     inChannels: MIT_CONFIGS[spec.encoder].dims,
     channels: options.channels ?? defaultChannels(spec),
+    ...(options.embedDims !== undefined ? { embedDims: options.embedDims } : {}),
     numClasses: options.numClasses ?? 19,
     dropout: options.dropout ?? 0.1,
     prefix: options.headPrefix,

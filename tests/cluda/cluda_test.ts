@@ -221,13 +221,32 @@ Deno.test({
     for (
       const [name, experiment] of [
         ["paper", tinyCluda],
-        ["released", extend(tinyCluda, cludaReleased)],
+        // The released decoder width, 2 × the tiny model's 16 channels as 512 is 2 × 256.
+        [
+          "released",
+          extend(extend(tinyCluda, cludaReleased), {
+            model: { decoder: { embedDims: 32 } },
+          }),
+        ],
       ] as const
     ) {
       const program = compile(
         extend(experiment, { run: { iterations: 6, logEvery: 2 }, evaluation: { every: 6 } }),
       );
       assert.ok(program.networks.some((n) => n.name === "cludaWeighter" && n.exported));
+      const width = name === "released" ? 32 : 16;
+      const decoder = program.experiment.model.decoder;
+      assert.equal(decoder.kind === "daformerHead" && decoder.embedDims, width === 32 ? 32 : 0);
+      const networks = await buildNetworks(program);
+      try {
+        // Each level's embedding, and the fusion's input of four of them, have that width.
+        const params = networks.get("student")!.params;
+        const shape = (name: string) => params.get(name).shape;
+        assert.equal(shape("decode_head.head.embed_layers.0.proj.weight").at(-1), width);
+        assert.equal(shape("decode_head.head.fuse_layer.aspp_modules.0.conv.weight")[2], 4 * width);
+      } finally {
+        disposeNetworks(networks);
+      }
       const { records } = await trainAndResume(program, `.cache/test-cluda-${name}`, 3);
       const train = records.filter((r) => r.losses?.cludaSource !== undefined);
       assert.ok(train.length > 0);

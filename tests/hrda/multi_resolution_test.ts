@@ -58,6 +58,8 @@ Deno.test("fusion upsamples the attention and the weighted context separately (Ã
   const upLr = up(2, 4);
   const naive = upA.map((ai, i) => ai * 7 + (1 - ai) * upLr[i]);
   assert.notDeepEqual(row, naive);
+  // That blend is CLUDA's released order (`fuseAfterUpsampling`).
+  close(fuseScales(lr, a, hr, true).dataSync(), [...naive, ...naive]);
 });
 
 Deno.test("the detail canvas is zero outside the box and the logits inside it", () => {
