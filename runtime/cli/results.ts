@@ -5,7 +5,9 @@
  * seed's value and the training time, then the mean per-class IoU. Experiment files stand for
  * their runs under `runs/` (or `UDA_RUNS`) at `--seeds` (by the current definition's hash, in the
  * directory `run` uses, `findRunDirectory`); a sweep file stands for all its runs, one row per
- * label, as `deno task sweep results SWEEP.ts` tabulates them. Unfinished runs are
+ * label, as `deno task sweep results SWEEP.ts` tabulates them. `--runs DIR` looks experiment
+ * files' runs up under DIR instead (the committed archive `docs/runs`, written by
+ * `deno task archive-runs`). Unfinished runs are
  * refused unless `--allow-partial` marks them. The tables go to stdout, or with `--out` to a file
  * written atomically whose first line is the command that generated it.
  *
@@ -42,9 +44,10 @@ import { experimentName, loadExperiment, runMain, UsageError } from "./experimen
 
 const USAGE =
   "usage: deno task results (RUN_DIR | EXP.ts | SWEEP.ts)... [--seeds 0,1,2] [--out FILE] " +
-  "[--title TEXT] [--baseline NAME] [--gap FLOOR:CEILING] [--chart] [--allow-partial]. A RUN_DIR is runs/<experiment>/<hash12>-s<seed> (e.g. " +
+  "[--title TEXT] [--baseline NAME] [--gap FLOOR:CEILING] [--chart] [--allow-partial] [--runs DIR]. A RUN_DIR is runs/<experiment>/<hash12>-s<seed> (e.g. " +
   "runs/source_only/*-s*); an EXP.ts stands for its runs at --seeds (default 0), a SWEEP.ts for " +
-  "all its runs.";
+  "all its runs; --runs DIR looks them up under DIR (e.g. the archive docs/runs) instead of runs/ " +
+  "or UDA_RUNS.";
 
 /** Quotes an argument for a POSIX shell when it needs it. */
 export function shellQuote(arg: string): string {
@@ -98,7 +101,7 @@ export async function main(args: string[]): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { seeds: { type: "string" }, ...TABLE_OPTIONS },
+      options: { seeds: { type: "string" }, runs: { type: "string" }, ...TABLE_OPTIONS },
     });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
@@ -129,7 +132,7 @@ export async function main(args: string[]): Promise<number> {
     });
   // Decided before any experiment or sweep file is imported: start again with the run
   // directories (and the UDA_RUNS root) outside the read scope added, or give up starting programs.
-  const root = defaultRunsRoot();
+  const root = values.runs ?? defaultRunsRoot();
   const outside = unreadable([
     ...positionals.filter((p) => !p.endsWith(".ts")),
     ...(root === "runs" ? [] : [root]),
@@ -140,7 +143,9 @@ export async function main(args: string[]): Promise<number> {
   if (mayReexecute()) revokeRun();
   if (unreadable([root]).length > 0) {
     throw new UsageError(
-      `${RUNS_ENV}=${root}: this process may not read that directory; \`deno task results\` ` +
+      `${
+        values.runs !== undefined ? "--runs " : `${RUNS_ENV}=`
+      }${root}: this process may not read that directory; \`deno task results\` ` +
         `adds it to its read scope by itself, or run \`deno run --allow-read=.,${root} ` +
         `runtime/cli/results.ts\`.`,
     );

@@ -13,6 +13,8 @@ import { classHeatmap } from "../../runtime/report/heatmap.ts";
 import { generatedHeader, parseGap, shellQuote } from "../../runtime/cli/results.ts";
 import { CLASS_NAMES } from "../../runtime/data/labels.ts";
 import { cli } from "../cli/helpers.ts";
+import { archiveRuns } from "../../runtime/cli/archive_runs.ts";
+import { experimentHash } from "../../dsl/mod.ts";
 
 /** A fresh `.cache/test-results-*` folder, removed after `body`. */
 async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -399,4 +401,33 @@ Deno.test("classHeatmap: a cell per (class, row) labelled with its IoU, shaded b
   assert.equal((svg.match(/>90\.0</g) ?? []).length, 2, "car's 90.0 in both columns");
   assert.equal((svg.match(/>—</g) ?? []).length, 2, "train's null and c's NaN mIoU");
   assert.equal(svg, classHeatmap(rows), "deterministic");
+});
+
+Deno.test("archive-runs copies finished runs' records; results --runs tabulates from the archive", async () => {
+  await withTempDir(async (root) => {
+    const hash = experimentHash((await import("../../experiments/source_only.ts")).default)
+      .slice(0, 12);
+    await fakeRun(root, "source_only", hash, 0, { mIoU: 0.25, car: 0.4 });
+    await fakeRun(root, "ablations/x", "dddddddddddd", 0, { mIoU: 0.3 });
+    await fakeRun(root, "source_only", hash, 1, {}); // unfinished: left out
+    await Deno.writeTextFile(join(root, "runs", "source_only", `${hash}-s0`, "ckpt.bin"), "x");
+    const archive = join(root, "archive", "runs");
+    const report = await archiveRuns(join(root, "runs"), archive);
+    assert.deepEqual(report.archived, [`ablations/x/dddddddddddd-s0`, `source_only/${hash}-s0`]);
+    assert.deepEqual(report.unfinished, [`source_only/${hash}-s1`]);
+    const copied = [...Deno.readDirSync(join(archive, "source_only", `${hash}-s0`))]
+      .map((e) => e.name).sort();
+    assert.deepEqual(copied, ["experiment.yaml", "metrics.jsonl"], "no checkpoint, no env.json");
+    const nested = await readRunSummary(join(archive, "ablations", "x", "dddddddddddd-s0"));
+    assert.equal(nested.name, "ablations/x");
+    close(nested.mIoU, 0.3, "archived mIoU");
+
+    const table = await cli("results", ["experiments/source_only.ts", "--runs", archive]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(
+      table.stdout,
+      new RegExp(`\\| source_only \\| \`${hash}\` \\| 1 \\| 25\\.0 ± — \\| 25\\.0 \\|`),
+    );
+    assert.match(table.stdout, /\| car \| 40\.0 \|/);
+  });
 });
