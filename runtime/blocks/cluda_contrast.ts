@@ -42,10 +42,23 @@ export const FEAT_WEIGHTER_PREFIX = "decode_head.feat_weighter";
 /** The label the released code and mmseg ignore. */
 const IGNORE = 255;
 
-/** Kernels beyond the segmentor's and HRDA's. */
+/**
+ * Kernels beyond the segmentor's and HRDA's. The loss's own products, exponentials and logs run
+ * inside its custom gradient (written out, `runtime/losses/cluda_contrast.ts`), so they need only
+ * forward implementations; the features' path to it (resize, normalise, weight head) is taped.
+ */
 export const CLUDA_CONTRAST_KERNELS: KernelUse = {
-  differentiated: ["BatchMatMul", "Exp", "Log", "Rsqrt", "Sigmoid", "Slice", "ResizeBilinear"],
-  backward: ["GatherV2", "UnsortedSegmentSum", "ResizeBilinearGrad", "ZerosLike"],
+  differentiated: ["Rsqrt", "Sigmoid", "Slice", "ResizeBilinear"],
+  backward: [
+    "AddN",
+    "BatchMatMul",
+    "Exp",
+    "Log",
+    "GatherV2",
+    "UnsortedSegmentSum",
+    "ResizeBilinearGrad",
+    "ZerosLike",
+  ],
 };
 
 /** The weight head's shape: the decoder's, with one output. */

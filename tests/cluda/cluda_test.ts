@@ -146,36 +146,42 @@ Deno.test("CLUDA loss: row-chunked equals whole on 150 pixels to 1e-6", async ()
   assert.ok(Math.abs(whole - reference(x)) <= 1e-5, `${whole} vs ${reference(x)}`);
 });
 
-Deno.test("CLUDA loss: gradients for the LR features and the weight w against float64 finite differences", async () => {
-  const x = fivePixels();
-  const [lrGrad, wGrad] = tf.grads((lr: tf.Tensor, w: tf.Tensor) =>
-    cludaContrastLoss(tensors(x, lr as tf.Tensor2D, w as tf.Tensor1D), { ...options, rowChunk: 2 })
-  )([tf.tensor2d(x.lr), tf.tensor1d(x.w!)]);
+Deno.test("CLUDA loss: the written-out gradients (lr, hr, w; single form) against float64 finite differences", async () => {
   const h = 1e-6;
-  const central = (move: (delta: number) => Example) =>
-    (reference(move(h)) - reference(move(-h))) / (2 * h);
-  const analyticLr = await lrGrad.data();
-  x.lr.forEach((row, i) =>
-    row.forEach((_, j) => {
-      const fd = central((d) => ({
-        ...x,
-        lr: x.lr.map((r, a) => r.map((v, b) => (a === i && b === j ? v + d : v))),
-      }));
-      assert.ok(
-        Math.abs(analyticLr[i * 3 + j] - fd) <= 1e-4 + 1e-3 * Math.abs(fd),
-        `lr[${i}][${j}]: ${analyticLr[i * 3 + j]} vs ${fd}`,
-      );
-    })
-  );
-  const analyticW = await wGrad.data();
-  x.w!.forEach((_, i) => {
-    const fd = central((d) => ({ ...x, w: x.w!.map((v, a) => (a === i ? v + d : v)) }));
-    assert.ok(
-      Math.abs(analyticW[i] - fd) <= 1e-4 + 1e-3 * Math.abs(fd),
-      `w[${i}]: ${analyticW[i]} vs ${fd}`,
-    );
-  });
-  assert.ok(analyticW.some((g) => Math.abs(g) > 1e-4), "w receives no gradient");
+  const check = async (x: Example, rowChunk: number) => {
+    const multi = x.hr !== undefined;
+    const fields = (multi ? ["lr", "hr", "w"] : ["lr"]) as ("lr" | "hr" | "w")[];
+    const grads = tf.grads((...inputs: tf.Tensor[]) =>
+      cludaContrastLoss({
+        ...tensors(x),
+        lr: inputs[0] as tf.Tensor2D,
+        ...(multi ? { hr: inputs[1] as tf.Tensor2D, weight: inputs[2] as tf.Tensor1D } : {}),
+      }, { ...options, rowChunk })
+    )(fields.map((f) => f === "w" ? tf.tensor1d(x.w!) : tf.tensor2d(x[f]!)));
+    for (const [k, field] of fields.entries()) {
+      const analytic = await grads[k].data();
+      const flat = field === "w" ? x.w! : x[field]!.flat();
+      const width = field === "w" ? 1 : x.lr[0].length;
+      flat.forEach((_, e) => {
+        const moved = (d: number): Example => {
+          const values = flat.map((v, a) => (a === e ? v + d : v));
+          if (field === "w") return { ...x, w: values };
+          const rows = x[field]!.map((_, r) => values.slice(r * width, (r + 1) * width));
+          return { ...x, [field]: rows };
+        };
+        const fd = (reference(moved(h)) - reference(moved(-h))) / (2 * h);
+        assert.ok(
+          Math.abs(analytic[e] - fd) <= 1e-4 + 1e-3 * Math.abs(fd),
+          `${multi ? "multi" : "single"} ${field}[${e}]: ${analytic[e]} vs ${fd}`,
+        );
+      });
+      assert.ok(analytic.some((g) => Math.abs(g) > 1e-4), `${field} receives no gradient`);
+    }
+  };
+  const x = fivePixels();
+  await check(x, 2);
+  await check(x, 1024);
+  await check({ lr: x.lr, labels: x.labels, q: x.q }, 2);
 });
 
 Deno.test("the released row order pairs pixel ⌊r/B⌋ of image r mod B with row r's label", () => {

@@ -10,7 +10,7 @@ import type { StepContext } from "../../runtime/blocks/types.ts";
 import { AdamW } from "../../runtime/optim/adamw.ts";
 import { RandomStream } from "../../runtime/random.ts";
 import { countFlops } from "../../runtime/nn/segmentor.ts";
-import { crossEntropy, extend, pixelContrast } from "../../dsl/mod.ts";
+import { cludaContrast, crossEntropy, extend, pixelContrast } from "../../dsl/mod.ts";
 import tiny from "../fixtures/tiny.ts";
 import tinyDaformer, { TINY_ENCODER } from "../fixtures/tiny_daformer.ts";
 import tinyPipa from "../fixtures/tiny_pipa.ts";
@@ -173,6 +173,11 @@ for (
     [
       "PiPa on DAFormer",
       extend(tinyPipa, { losses: { patch: { startIteration: 0, confidence: 0 } } }),
+    ],
+    ["CLUDA on HRDA", extend(tinyHrda, { losses: { cluda: cludaContrast({ grid: 5 }) } })],
+    [
+      "CLUDA on DAFormer",
+      extend(tinyDaformer, { losses: { cluda: cludaContrast({ resolution: "single", grid: 5 }) } }),
     ],
   ] as const
 ) {
