@@ -60,7 +60,11 @@ export interface CludaContrastParams {
   stuffThingMask: boolean;
   /** See {@linkcode ROW_ORDERS}. */
   rowOrder: (typeof ROW_ORDERS)[number];
-  /** Anchor rows per chunk of the similarity matrices (1024), so memory stays bounded. */
+  /**
+   * Anchor rows per chunk of the similarity matrices (256), forward and backward: the loss's peak
+   * memory grows with rowChunk × N, not N² (389 MiB with its gradient at the paper's N = 8450,
+   * 1381 MiB at 1024 rows; `docs/cluda.md`, "Memory").
+   */
   rowChunk: number;
 }
 
@@ -93,7 +97,7 @@ export const cludaContrast = defineBlock<"cludaContrast", CludaContrastParams>({
     ignoreLabel: oneOf(IGNORE_MODES, "drop"),
     stuffThingMask: bool(false),
     rowOrder: oneOf(ROW_ORDERS, "aligned"),
-    rowChunk: int(1024, 1),
+    rowChunk: int(256, 1),
   },
   views: () => ["source", "mixed"],
   check: (block, { experiment, path }) => {
