@@ -25,6 +25,7 @@ import { addConv } from "../nn/init.ts";
 import { conv2d } from "../nn/layers.ts";
 import { l2Normalize } from "../losses/pixel_contrast.ts";
 import {
+  contrastSimilarities,
   directionalContrast,
   gridPseudoLabels,
   type Negatives,
@@ -215,6 +216,21 @@ registerBlockModule<PatchContrastBlock>({
       [0, 1].flatMap((k) => [featurePass(k), teacherPass(k)])
         .map((p) => [passId(p), p]),
     ).values()];
+    const chart = {
+      name: `${term}_similarity`,
+      title: `Patch contrast (${term}): mean cosine similarity, positives and negatives`,
+      yLabel: "cosine similarity",
+    };
+    builder.addMetric({
+      key: `${term}:positiveSimilarity`,
+      logAs: `${term}PositiveSimilarity`,
+      chart,
+    });
+    builder.addMetric({
+      key: `${term}:negativeSimilarity`,
+      logAs: `${term}NegativeSimilarity`,
+      chart,
+    });
     builder.addTerm({
       name: term,
       block,
@@ -296,6 +312,20 @@ registerBlockModule<PatchContrastBlock>({
             negatives,
             options,
           );
+        const seen = contrastSimilarities(
+          {
+            anchor: pick(sides[0].z, at1),
+            partner: pick(sides[1].z, at2),
+            label: pick(sides[0].label, at1),
+          },
+          negatives,
+          block.chunk,
+        );
+        // Read after the tape is gone, so kept until the step ends.
+        const [positive, negative] = [tf.keep(seen.positive), tf.keep(seen.negative)];
+        context.own(positive, negative);
+        context.metric(`${term}:positiveSimilarity`, positive);
+        context.metric(`${term}:negativeSimilarity`, negative);
         return tf.add(direction(0, 1, at1, at2), direction(1, 0, at2, at1)) as tf.Scalar;
       },
     });

@@ -35,7 +35,8 @@ import {
 import type { KernelUse } from "../compile/kernels.ts";
 import { registerBlockModule } from "./registry.ts";
 import { countParams, type SegmentorNetwork } from "./model.ts";
-import { passId, type StepContext } from "./types.ts";
+import { type FigureContext, passId, type StepContext } from "./types.ts";
+import { ClassSimilarity } from "../report/class_similarity.ts";
 
 /** The projection head's network. */
 const NETWORK = "pixelContrast";
@@ -68,6 +69,41 @@ export const PIXEL_CONTRAST_KERNELS: KernelUse = {
 };
 
 type PixelContrastBlock = Block<"pixelContrast", PixelContrastParams>;
+
+/** Source validation images the class-similarity figure reads. */
+const FIGURE_IMAGES = 4;
+
+const projectionParams = (context: { network(name: string): { params: ParamStore } }) =>
+  context.network(NETWORK).params;
+
+/**
+ * The class-similarity heat map (`runtime/report/class_similarity.ts`) of the student's projected
+ * embeddings on the first source validation images, eval mode, the whole image through the plain
+ * segmentor (on HRDA too: the projection sees full-resolution features, as the detail crop's are).
+ */
+async function drawClassSimilarity(
+  context: FigureContext,
+  projection: ParamStore,
+  dim: number,
+): Promise<string> {
+  const student = context.network("student") as SegmentorNetwork;
+  const similarity = new ClassSimilarity(student.model.head.numClasses, dim);
+  const count = Math.min(FIGURE_IMAGES, context.evalCount("sourceVal"));
+  for (let k = 0; k < count; k++) {
+    const sample = context.evalSample("sourceVal", k);
+    const z = tf.tidy(() => {
+      const { features } = student.model.forward(sample.image, { training: false });
+      return l2Normalize(projectionHead(projection, concatenatedStages(features), {
+        training: false,
+      }));
+    });
+    const [, h, w] = z.shape;
+    const labels = downsampleLabels(sample.label, 1, [sample.height, sample.width], [h, w]);
+    similarity.add((await z.data()) as Float32Array, labels);
+    tf.dispose([z, sample.image]);
+  }
+  return similarity.svg();
+}
 
 /** The labels of the pass's feature grid, `B·h·w`, from the view's host copy. */
 function gridLabels(
@@ -170,6 +206,15 @@ registerBlockModule<PixelContrastBlock>({
         const embeddings = gatherRows(z as tf.Tensor2D, anchors.indices);
         return supConLoss(embeddings, anchors, block.temperature, block.baseTemperature);
       },
+    });
+    builder.addFigure({
+      name: `${place.term}_class_similarity`,
+      by: place.path,
+      caption: `mean cosine similarity of the projected embeddings of the first ` +
+        `${FIGURE_IMAGES} source validation images, per pair of classes (diagonal: ` +
+        `intra-class compactness)`,
+      draw: (context) =>
+        drawClassSimilarity(context, projectionParams(context), block.projectionDim),
     });
     builder.addKernels(PIXEL_CONTRAST_KERNELS);
     builder.addPlanSection({

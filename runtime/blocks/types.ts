@@ -273,6 +273,18 @@ export interface MetricPlan {
   key: string;
   /** Field of the `train` record. */
   logAs: string;
+  /** The report's chart that draws it over the iterations; metrics naming one chart share it. */
+  chart?: MetricChart;
+}
+
+/** A chart of module metrics in `report.md`. */
+export interface MetricChart {
+  /** File-name stem under `plots/`. */
+  name: string;
+  /** Its title. */
+  title: string;
+  /** The y axis. */
+  yLabel: string;
 }
 
 /** What a data stream's preparation may read and report. */
@@ -347,13 +359,30 @@ export interface FigureContext {
   network(name: string): Network;
   /** The first image of a validation set (`targetVal`), normalised at its test scale, `[1, H, W, 3]`. */
   evalImage(role: "targetVal" | "sourceVal"): tf.Tensor4D;
+  /** How many images a validation set has (0 when the experiment has none). */
+  evalCount(role: "targetVal" | "sourceVal"): number;
+  /** Image `index` of a validation set as `evalImage` gives it, with its native-size label. */
+  evalSample(role: "targetVal" | "sourceVal", index: number): EvalSample;
   /** A stream for `label`, the same at every evaluation (a figure shows the same draw each time). */
   rng(label: string): RandomStream;
 }
 
+/** A validation image with its label, for a figure. */
+export interface EvalSample {
+  /** Normalised at the test scale, `[1, H, W, 3]` (the caller disposes it). */
+  image: tf.Tensor4D;
+  /** trainIds at native size, row-major. */
+  label: Uint8Array;
+  /** Native width of `label`. */
+  width: number;
+  /** Native height of `label`. */
+  height: number;
+}
+
 /**
  * A picture a module adds to the report at every evaluation (MIC's masked input and its
- * prediction): `pictures/<name>_<iteration>.png`, listed in `report.md` under its caption.
+ * prediction, PiPa's class-similarity heat map): `pictures/<name>_<iteration>.png`, or `.svg`
+ * where `draw` returns an SVG document, listed in `report.md` under its caption.
  */
 export interface FigurePlan {
   /** File-name stem. */
@@ -362,8 +391,8 @@ export interface FigurePlan {
   by: string;
   /** What its panels show, left to right. */
   caption: string;
-  /** Draws it (tensors it makes are its own to dispose). */
-  draw(context: FigureContext): Promise<Picture>;
+  /** Draws it (tensors it makes are its own to dispose): a raster picture or SVG text. */
+  draw(context: FigureContext): Promise<Picture | string>;
 }
 
 /** Where a block stands in the experiment. */

@@ -116,3 +116,37 @@ export function directionalContrast(
   );
   return tf.div(tf.sum(tf.mul(mask, loss)), tf.add(tf.sum(mask), 1e-12)) as tf.Scalar;
 }
+
+/**
+ * What the report draws of one direction (no gradient): each overlap position's cosine similarity
+ * to its partner `[n]`, and the mean similarity of the anchors to the bank entries the loss counts
+ * as their negatives (other pseudo-label, filled slot; 0 when there are none), in column chunks.
+ */
+export function contrastSimilarities(
+  direction: Pick<Direction, "anchor" | "partner" | "label">,
+  negatives: Negatives,
+  chunk: number,
+): { positive: tf.Tensor1D; negative: tf.Scalar } {
+  return tf.tidy(() => {
+    const anchor = stopGradient(direction.anchor);
+    const positive = tf.sum(tf.mul(anchor, stopGradient(direction.partner)), -1) as tf.Tensor1D;
+    let sum: tf.Tensor = tf.scalar(0);
+    let count: tf.Tensor = tf.scalar(0);
+    const m = negatives.features.shape[0];
+    for (let start = 0; start < m; start += chunk) {
+      const size = Math.min(chunk, m - start);
+      const bank = stopGradient(tf.slice(negatives.features, [start, 0], [size, -1]));
+      const bankLabels = tf.slice(negatives.labels, [start], [size]);
+      const other = tf.cast(
+        tf.logicalAnd(
+          tf.notEqual(tf.expandDims(direction.label, 1), tf.expandDims(bankLabels, 0)),
+          tf.expandDims(tf.greaterEqual(bankLabels, 0), 0),
+        ),
+        "float32",
+      );
+      sum = tf.add(sum, tf.sum(tf.mul(tf.matMul(anchor, bank, false, true), other)));
+      count = tf.add(count, tf.sum(other));
+    }
+    return { positive, negative: tf.div(sum, tf.maximum(count, 1)) as tf.Scalar };
+  });
+}

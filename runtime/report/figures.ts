@@ -1,6 +1,6 @@
 /**
  * The pictures modules add to a run's report at every evaluation (`FigurePlan`): drawn into
- * `pictures/<name>_<iteration>.png` as the run goes (a resumed run keeps the ones it drew before
+ * `pictures/<name>_<iteration>.png` (or `.svg`) as the run goes (a resumed run keeps the ones it drew before
  * it stopped), and listed in `report.md` by name and iteration.
  *
  * @module
@@ -12,10 +12,11 @@ import type { Program } from "../compile/program.ts";
 import type { FigureContext, Network } from "../blocks/types.ts";
 import type { EvalSet } from "../eval/evaluate.ts";
 import { writePng } from "../data/png.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
-/** The file of figure `name` at `iteration`, relative to the run directory. */
-export function figureFile(name: string, iteration: number): string {
-  return `pictures/${name}_${String(iteration).padStart(6, "0")}.png`;
+/** The file of figure `name` at `iteration` (`png` or `svg`), relative to the run directory. */
+export function figureFile(name: string, iteration: number, format: "png" | "svg" = "png"): string {
+  return `pictures/${name}_${String(iteration).padStart(6, "0")}.${format}`;
 }
 
 /** Draws every figure of `program` for the evaluation at `iteration`. */
@@ -28,6 +29,16 @@ export async function drawFigures(
 ): Promise<void> {
   if (program.figures.length === 0) return;
   await Deno.mkdir(join(runDir, "pictures"), { recursive: true });
+  const evalSample: FigureContext["evalSample"] = (role, index) => {
+    const x = evalSets.find((s) => s.role === role)?.images[index];
+    if (x === undefined) throw new Error(`figure: the experiment has no ${role} image ${index}`);
+    return {
+      image: tf.tensor4d(x.input, [1, x.inputHeight, x.inputWidth, 3]),
+      label: x.label,
+      width: x.width,
+      height: x.height,
+    };
+  };
   const context: FigureContext = {
     iteration,
     network(name) {
@@ -35,15 +46,18 @@ export async function drawFigures(
       if (network === undefined) throw new Error(`figure: no network '${name}'`);
       return network;
     },
-    evalImage(role) {
-      const first = evalSets.find((s) => s.role === role)?.images[0];
-      if (first === undefined) throw new Error(`figure: the experiment has no ${role} images`);
-      return tf.tensor4d(first.input, [1, first.inputHeight, first.inputWidth, 3]);
-    },
+    evalImage: (role) => evalSample(role, 0).image,
+    evalCount: (role) => evalSets.find((s) => s.role === role)?.images.length ?? 0,
+    evalSample,
+
     rng: (label) => new RandomStream(program.seed).fork(`figure:${label}`),
   };
   for (const figure of program.figures) {
     const picture = await figure.draw(context);
+    if (typeof picture === "string") {
+      await writeFileAtomic(join(runDir, figureFile(figure.name, iteration, "svg")), picture);
+      continue;
+    }
     await writePng(join(runDir, figureFile(figure.name, iteration)), {
       width: picture.width,
       height: picture.height,
@@ -68,7 +82,7 @@ export async function drawnFigures(
   return program.figures.map((figure) => ({
     name: figure.name,
     caption: figure.caption,
-    files: names.filter((n) => new RegExp(`^${figure.name}_\\d{6}\\.png$`).test(n)).sort()
+    files: names.filter((n) => new RegExp(`^${figure.name}_\\d{6}\\.(png|svg)$`).test(n)).sort()
       .map((n) => `pictures/${n}`),
   }));
 }

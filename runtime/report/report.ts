@@ -76,7 +76,7 @@ function figureSection(figures: Awaited<ReturnType<typeof drawnFigures>>): strin
     `## ${f.name} (${f.caption})`,
     "",
     ...f.files.flatMap((file) => [
-      `iteration ${Number(/_(\d+)\.png$/.exec(file)![1])}:`,
+      `iteration ${Number(/_(\d+)\.(png|svg)$/.exec(file)![1])}:`,
       "",
       `![${f.name}](${file})`,
       "",
@@ -120,6 +120,26 @@ export async function writeReport(input: ReportInput): Promise<string> {
     },
     lr: { title: "Learning rate (base group)", xLabel, yLabel: "lr", series: rates },
   };
+  // The modules' own metric charts (PiPa's positive and negative similarities), by chart name.
+  const moduleCharts = new Map<string, { title: string; logAs: string[] }>();
+  for (const m of program.metrics) {
+    if (m.chart === undefined) continue;
+    const chart = moduleCharts.get(m.chart.name) ?? { title: m.chart.title, logAs: [] };
+    chart.logAs.push(m.logAs);
+    moduleCharts.set(m.chart.name, chart);
+    charts[m.chart.name] ??= { title: m.chart.title, xLabel, yLabel: m.chart.yLabel, series: [] };
+  }
+  for (const [name, chart] of moduleCharts) {
+    charts[name].series = seriesOf(
+      records,
+      "train",
+      (r) =>
+        Object.fromEntries(chart.logAs.map((key) => {
+          const v = (r as unknown as Record<string, unknown>)[key];
+          return [key, typeof v === "number" && Number.isFinite(v) ? v : null];
+        })),
+    );
+  }
   for (const [name, chart] of Object.entries(charts)) {
     await writeFileAtomic(join(runDir, "plots", `${name}.svg`), lineChart(chart));
   }
@@ -189,6 +209,7 @@ export async function writeReport(input: ReportInput): Promise<string> {
     "",
     "![learning rate](plots/lr.svg)",
     "",
+    ...[...moduleCharts].flatMap(([name, chart]) => [`![${chart.title}](plots/${name}.svg)`, ""]),
     "## Per-class IoU (%) at the end",
     "",
     iouTable(input.evaluation),

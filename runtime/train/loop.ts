@@ -102,13 +102,20 @@ interface LoopState {
   window: Record<string, number>;
   /** Iterations in the window. */
   count: number;
+  /**
+   * Iterations in the window that reported each metric (a term may start late, as PiPa's patch
+   * contrast does); absent in checkpoints from before it was kept, where every metric counts
+   * every iteration.
+   */
+  metricSteps?: Record<string, number>;
 }
 
 function emptyWindow(program: Program): LoopState {
   const window: Record<string, number> = { loss: 0 };
+  const metricSteps: Record<string, number> = {};
   for (const t of program.terms) window[t.name] = 0;
-  for (const m of program.metrics) window[m.key] = 0;
-  return { window, count: 0 };
+  for (const m of program.metrics) window[m.key] = metricSteps[m.key] = 0;
+  return { window, count: 0, metricSteps };
 }
 
 async function prepareRunDir(program: Program, options: TrainOptions): Promise<void> {
@@ -153,13 +160,18 @@ function restore(
 /** The `train` record of a logging window. */
 function trainRecord(program: Program, state: LoopState, done: number, seconds: number) {
   const mean = (k: string) => state.window[k] / state.count;
+  // A metric no iteration of the window reported is null, not 0.
+  const metricMean = (k: string) => {
+    const steps = state.metricSteps?.[k] ?? state.count;
+    return steps === 0 ? null : state.window[k] / steps;
+  };
   return {
     type: "train" as const,
     iter: done,
     loss: mean("loss"),
     losses: Object.fromEntries(program.terms.map((term) => [term.name, mean(term.name)])),
     lr: { base: learningRate(program.schedule, program.optimizer.lr, done - 1) },
-    ...Object.fromEntries(program.metrics.map((m) => [m.logAs, mean(m.key)])),
+    ...Object.fromEntries(program.metrics.map((m) => [m.logAs, metricMean(m.key)])),
     itPerSec: state.count / seconds,
     tensors: tf.memory().numTensors,
     rssMb: Math.round(Deno.memoryUsage().rss / 2 ** 20),
@@ -287,7 +299,10 @@ export async function train(program: Program, options: TrainOptions): Promise<Tr
       } finally {
         disposeViews(inputs);
       }
-      for (const [k, v] of Object.entries(values)) state.window[k] += v;
+      for (const [k, v] of Object.entries(values)) {
+        state.window[k] += v;
+        if (state.metricSteps !== undefined && k in state.metricSteps) state.metricSteps[k] += 1;
+      }
       state.count += 1;
       const done = t + 1;
       progress.update(done, {

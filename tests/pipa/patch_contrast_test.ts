@@ -232,7 +232,7 @@ Deno.test("a tiny PiPa run contrasts from its start iteration and resumes with t
     evaluation: { every: 7 },
   });
   // Stopped after 5: the bank holds iterations 3 and 4 when the run resumes.
-  const { records } = await trainAndResume(compile(experiment), ".cache/test-pipa", 5);
+  const { records, dir } = await trainAndResume(compile(experiment), ".cache/test-pipa", 5);
   // Training records average their window (logEvery 2): iteration 2 covers steps 0–1, before
   // the start; the later windows include contrast steps.
   const train = records.filter((r) => r.losses?.patch !== undefined);
@@ -243,4 +243,24 @@ Deno.test("a tiny PiPa run contrasts from its start iteration and resumes with t
     if (r.iter! <= 3) assert.equal(patch, 0, JSON.stringify(r));
   }
   assert.ok(train.some((r) => r.losses!.patch > 0), JSON.stringify(train));
+  // The similarity curves: null for a window the term never ran in, cosines once it runs.
+  for (const r of train) {
+    const record = r as unknown as Record<string, unknown>;
+    for (const key of ["patchPositiveSimilarity", "patchNegativeSimilarity"]) {
+      const v = record[key];
+      if (r.iter! <= 2) assert.equal(v, null, `${key} before the start: ${JSON.stringify(r)}`);
+      else assert.ok(typeof v === "number" && v >= -1 && v <= 1, `${key}: ${JSON.stringify(r)}`);
+    }
+  }
+  // The report draws them, and the pixel contrast's class-similarity heat map at each evaluation.
+  const report = await Deno.readTextFile(`${dir}/report.md`);
+  assert.ok(report.includes("](plots/patch_similarity.svg)"), report);
+  const svg = await Deno.readTextFile(`${dir}/plots/patch_similarity.svg`);
+  assert.ok(svg.includes("patchPositiveSimilarity") && svg.includes("patchNegativeSimilarity"));
+  assert.match(
+    report,
+    /!\[pixel_class_similarity\]\(pictures\/pixel_class_similarity_000007\.svg\)/,
+  );
+  const heat = await Deno.readTextFile(`${dir}/pictures/pixel_class_similarity_000007.svg`);
+  assert.ok(heat.startsWith("<svg") && (heat.match(/<rect /g) ?? []).length >= 1, heat);
 });
