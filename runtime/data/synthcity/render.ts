@@ -24,6 +24,18 @@ export interface Frame {
   height: number;
 }
 
+/**
+ * Which surface of the scene a pixel shows, as `renderScene` records it when asked: the sky, the
+ * ground, side block `b` (`SURFACE_BLOCKS + b`, an index into `scene.blocks`), or object `j`
+ * (`SURFACE_BLOCKS + scene.blocks.length + j`, an index into `scene.objects`). The exact optical
+ * flow (`flow.ts`) needs it: the label alone cannot tell two cars apart.
+ */
+export const SURFACE_SKY = 0;
+/** The ground plane (road, sidewalk, verge). */
+export const SURFACE_GROUND = 1;
+/** The first side block's surface id. */
+export const SURFACE_BLOCKS = 2;
+
 /** Smooth value noise in [0, 1] at (x, y), from an integer lattice hashed with `seed`. */
 export function valueNoise(x: number, y: number, seed: number): number {
   const hash = (i: number, j: number) => {
@@ -46,11 +58,14 @@ class Canvas {
   readonly rgb: Float32Array;
   readonly label: Uint8Array;
   readonly depth: Float32Array;
+  /** The surface id `put` records (when `surfaces` is given). */
+  surface = -1;
   constructor(
     readonly width: number,
     readonly height: number,
     readonly style: DomainStyle,
     readonly seed: number,
+    readonly surfaces?: Int32Array,
   ) {
     this.rgb = new Float32Array(width * height * 3);
     this.label = new Uint8Array(width * height).fill(IGNORE_LABEL);
@@ -71,6 +86,7 @@ class Canvas {
     const i = y * this.width + x;
     this.label[i] = classId;
     this.depth[i] = z;
+    if (this.surfaces) this.surfaces[i] = this.surface;
     const t = this.style.texture;
     const grain = t === 0 ? 0 : t * (valueNoise(u * 0.35, v * 0.35, this.seed + classId) - 0.5) +
       0.5 * t * (valueNoise(u * 1.7, v * 1.7, this.seed ^ 77) - 0.5);
@@ -152,10 +168,20 @@ class Canvas {
   }
 }
 
-/** Renders `scene` at frame `frame` (0 = the scene's own instant) at `width × height`. */
-export function renderScene(scene: Scene, frame: number, width: number, height: number): Frame {
+/**
+ * Renders `scene` at frame `frame` (0 = the scene's own instant) at `width × height`. When
+ * `surfaces` (H×W) is given, it receives each pixel's surface id (`SURFACE_SKY`, ...); the image
+ * and label are the same either way.
+ */
+export function renderScene(
+  scene: Scene,
+  frame: number,
+  width: number,
+  height: number,
+  surfaces?: Int32Array,
+): Frame {
   const style = scene.style;
-  const canvas = new Canvas(width, height, style, scene.textureSeed);
+  const canvas = new Canvas(width, height, style, scene.textureSeed, surfaces);
   const focal = width * scene.geometry.focal;
   const cx = width / 2;
   const horizon = scene.horizon * height;
@@ -169,6 +195,7 @@ export function renderScene(scene: Scene, frame: number, width: number, height: 
   const palette = style.palette;
 
   // Sky: a vertical gradient, brighter at the horizon.
+  canvas.surface = SURFACE_SKY;
   for (let y = 0; y < Math.min(height, Math.ceil(horizon) + 1); y++) {
     const t = y / Math.max(horizon, 1);
     const sky: RGB = [
@@ -180,6 +207,7 @@ export function renderScene(scene: Scene, frame: number, width: number, height: 
   }
   // Ground: each row below the horizon is one depth; road, sidewalks, lane markings.
   const grassBlocks = scene.blocks.filter((b) => b.classId === 9);
+  canvas.surface = SURFACE_GROUND;
   for (let y = Math.max(0, Math.floor(horizon) + 1); y < height; y++) {
     const z = (focal * camH) / (y + 0.5 - horizon);
     const worldZ = z + camZ;
@@ -230,17 +258,20 @@ export function renderScene(scene: Scene, frame: number, width: number, height: 
       : block.classId === 4
       ? (px: number) => ((px >> 1) % 2 === 0 ? 0.7 : 1.1)
       : undefined;
+    canvas.surface = SURFACE_BLOCKS + scene.blocks.indexOf(block);
     canvas.quad(corners, block.classId, (z0 + z1) / 2, block.colour, light, pattern);
   }
   // Objects, far to near, at their positions in this frame.
-  const placed = scene.objects.map((o) => ({
+  const placed = scene.objects.map((o, j) => ({
     o,
+    j,
     z: o.z + o.speed * frame - camZ,
     x: o.x + o.lateralSpeed * frame,
   }))
     .filter((p) => p.z > 1.5)
     .sort((a, b) => b.z - a.z);
-  for (const { o, z, x } of placed) {
+  for (const { o, j, z, x } of placed) {
+    canvas.surface = SURFACE_BLOCKS + scene.blocks.length + j;
     drawObject(canvas, o, x, z, project, focal, style, scene.geometry);
   }
 

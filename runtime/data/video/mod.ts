@@ -1,0 +1,62 @@
+/**
+ * Video data for video domain adaptation: frame-pair datasets (frame t, frame t−k, backward flow
+ * t → t−k with its validity), SynthCity sequences in memory and on disk, the Cityscapes-Seq and
+ * VIPER readers, `.flo` flow files and flow warping. The flow convention is stated once, in
+ * `runtime/data/synthcity/flow.ts`.
+ *
+ * @module
+ */
+export {
+  checkOffset,
+  type FramePair,
+  type FramePairDataset,
+  type FramePairEntry,
+  type PreviousFrame,
+} from "./pairs.ts";
+export { warpBilinear, type Warped, warpNearest } from "./warp.ts";
+export {
+  decodeFlo,
+  encodeFlo,
+  FLO_MAGIC,
+  FLO_UNKNOWN,
+  FLO_UNKNOWN_THRESHOLD,
+  floValidity,
+  type FlowField,
+  readFlo,
+  writeFlo,
+} from "./flo.ts";
+export {
+  openSynthCitySequence,
+  SNIPPET_FRAMES,
+  synthCityPair,
+  type SynthCityPairRequest,
+  type SynthCitySequenceOptions,
+} from "./synthcity.ts";
+export {
+  type CityscapesSeqOptions,
+  openCityscapesSeq,
+  openViperSeq,
+  type SequenceReaderOptions,
+  type ViperOptions,
+} from "./readers.ts";
+export { FilePairDataset } from "./file_pairs.ts";
+export {
+  LABELLED_FRAME,
+  type SequenceWriteOptions,
+  type ViperWriteOptions,
+  writeCityscapesSeq,
+  writeViperSeq,
+  type WrittenSequences,
+} from "./write.ts";
+export {
+  TRAIN_ID_TO_VIPER_ID,
+  VIPER_CLASSES,
+  VIPER_ID_COUNT,
+  VIPER_ID_TO_TRAIN_ID,
+} from "./viper_labels.ts";
+export {
+  type OpticalFlow,
+  renderWithSurfaces,
+  sceneFlow,
+  type SurfaceFrame,
+} from "../synthcity/flow.ts";
