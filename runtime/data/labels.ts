@@ -147,14 +147,21 @@ export const THING_CLASSES: readonly number[] = Object.freeze([
 /**
  * Class subsets for the published mIoU protocols (§8.1, §8.4): all 19 (GTA→CS), the 16 SYNTHIA
  * classes (no terrain, truck, train) and the 13-class convention (additionally no wall, fence,
- * pole).
+ * pole). The video benchmarks (`shared/reference/pipa_cluda.md` §4, from the video-UDA
+ * codebases): "11" for SYNTHIA-Seq→Cityscapes-Seq (road, sidewalk, building, pole, light, sign,
+ * vegetation, sky, person, rider, car) and "15" for VIPER→Cityscapes-Seq (road, sidewalk,
+ * building, fence, light, sign, vegetation, terrain, sky, person, car, truck, bus, motorcycle,
+ * bicycle).
  */
-export const PROTOCOL_CLASSES: Readonly<Record<"19" | "16" | "13", readonly number[]>> = Object
-  .freeze({
-    "19": Object.freeze(Array.from({ length: 19 }, (_, i) => i)),
-    "16": Object.freeze([0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 15, 17, 18]),
-    "13": Object.freeze([0, 1, 2, 6, 7, 8, 10, 11, 12, 13, 15, 17, 18]),
-  });
+export const PROTOCOL_CLASSES: Readonly<
+  Record<"19" | "16" | "13" | "11" | "15", readonly number[]>
+> = Object.freeze({
+  "19": Object.freeze(Array.from({ length: 19 }, (_, i) => i)),
+  "16": Object.freeze([0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 15, 17, 18]),
+  "13": Object.freeze([0, 1, 2, 6, 7, 8, 10, 11, 12, 13, 15, 17, 18]),
+  "11": Object.freeze([0, 1, 2, 5, 6, 7, 8, 10, 11, 12, 13]),
+  "15": Object.freeze([0, 1, 2, 4, 6, 7, 8, 9, 10, 11, 13, 14, 15, 17, 18]),
+});
 
 /** A 256-entry lookup table from raw label values to trainIds (unmapped values → 255). */
 export function lookupTable(mapping: Readonly<Record<number, number>>): Uint8Array {

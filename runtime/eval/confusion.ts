@@ -7,7 +7,8 @@
  * Protocols (§8.4): "19" (GTA→Cityscapes), "16" (SYNTHIA→Cityscapes: no terrain, truck, train;
  * computed as the mean over those 16 classes of a 19-output model — the READMEs' shortcut
  * mIoU19·19/16 equals it only when the 3 absent classes have IoU 0 and no NaN), "13" (the 16 without
- * wall, fence, pole).
+ * wall, fence, pole), and the video benchmarks' "11" (SYNTHIA-Seq→Cityscapes-Seq) and "15"
+ * (VIPER→Cityscapes-Seq), listed in `runtime/data/labels.ts`.
  *
  * @module
  */
