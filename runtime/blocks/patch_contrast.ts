@@ -177,12 +177,15 @@ registerBlockModule<PatchContrastBlock>({
     let second: tf.Tensor4D | undefined;
     builder.addView({
       name: views[0],
-      reads: ["target"],
+      // The target image as loaded: the crops need no pseudo-labels, and a lane that builds them
+      // then need not run the teacher over the whole target crop.
+      reads: [],
+      inputs: ["target"],
       by: term,
       describe: `two overlapping ${block.scale.join("–")}× rescaled crops of each target image ` +
         `(IoU ${block.iou.join("–")}, offsets ×${block.offsetMultiple}, flips, colour)`,
       async build(context) {
-        const target = context.view("target").image;
+        const target = context.input("target").image;
         if (pair?.negatives !== undefined) {
           tf.dispose([pair.negatives.features, pair.negatives.labels]);
         }

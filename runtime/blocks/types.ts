@@ -205,6 +205,8 @@ export interface StepContext {
   network(name: string): Network;
   /** A view by name (data roles and the views built before the one asking). */
   view(name: string): View;
+  /** A data role's batch as loaded, before any module re-provided the role (see `ViewPlan.inputs`). */
+  input(role: Role): View;
   /** The outputs of a pass (run once, then shared). */
   pass(request: PassRequest): ModelOutputs;
   /** Registers tensors to dispose when the step ends. */
@@ -219,6 +221,12 @@ export interface ViewPlan {
   name: string;
   /** Views it reads (the data roles count). */
   reads: readonly string[];
+  /**
+   * Data roles it reads as loaded (`context.input`), before any module re-provides them: PiPa's
+   * crops need the target image, not the teacher's pseudo-labels, so a lane that builds them
+   * need not run the teacher's pass over the target.
+   */
+  inputs?: readonly Role[];
   /** Who provides it, for `plan`. */
   by: string;
   /** One `plan` line. */

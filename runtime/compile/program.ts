@@ -218,6 +218,7 @@ function dataNeeds(b: Builder, passes: PassPlan[]): { roles: Set<Role>; labelled
     if ((ROLES as readonly string[]).includes(name)) roles.add(name as Role);
     for (const view of b.views.filter((v) => v.name === name)) {
       view.labels?.forEach((r) => labelled.add(r));
+      view.inputs?.forEach((r) => roles.add(r));
       view.reads.forEach((r) => visit(r, seen));
     }
   };
@@ -324,10 +325,9 @@ export function viewCrop(program: Program, view: string): readonly [number, numb
     return (program.experiment.data[view as Role] as unknown as PipelineParams).crop;
   }
   const plan = program.views.find((v) => v.name === view);
-  if (plan === undefined || plan.reads.length === 0) {
-    throw new Error(`no view '${view}' in this program`);
-  }
-  return viewCrop(program, plan.reads[0]);
+  const first = plan?.reads[0] ?? plan?.inputs?.[0];
+  if (first === undefined) throw new Error(`no view '${view}' in this program`);
+  return viewCrop(program, first);
 }
 
 /**

@@ -60,6 +60,7 @@ export class StepState implements StepContext {
   readonly owned: tf.Tensor[] = [];
   readonly metrics = new Map<string, tf.Tensor>();
   readonly #views = new Map<string, View>();
+  readonly #inputs: StepInputs;
   readonly #fixed = new Map<string, ModelOutputs>();
   #gradientPasses: Map<string, ModelOutputs> | undefined;
 
@@ -75,6 +76,7 @@ export class StepState implements StepContext {
     readonly stepRng: RandomStream,
     readonly runningStats?: RunningStatsLog,
   ) {
+    this.#inputs = inputs;
     for (const [role, view] of inputs) this.#views.set(role, view);
   }
 
@@ -89,6 +91,11 @@ export class StepState implements StepContext {
   view(name: string): View {
     const view = this.#views.get(name);
     if (view === undefined) throw new Error(`no view '${name}' at this point of the step`);
+    return view;
+  }
+  input(role: Role): View {
+    const view = this.#inputs.get(role);
+    if (view === undefined) throw new Error(`no '${role}' batch in this step`);
     return view;
   }
   setView(name: string, view: View): void {
