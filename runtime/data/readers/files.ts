@@ -65,22 +65,32 @@ export type LabelDecoder = (
   file: string,
 ) => Promise<{ label: Uint8Array; width: number; height: number }>;
 
+/** Reads one image file as 8-bit RGB. */
+export type ImageReader = (
+  file: string,
+) => Promise<{ image: Uint8Array; width: number; height: number }>;
+
 /** A dataset over paired files. */
-export class FileDataset implements SegmentationDataset {
+export class FileDataset<E extends DatasetEntry = DatasetEntry> implements SegmentationDataset {
   readonly size: number;
 
-  /** Wraps entries already paired and checked. */
+  /**
+   * Wraps entries already paired and checked; `readImage` reads their images (PNG by default,
+   * `runtime/data/video/image.ts` adds VIPER's JPEGs).
+   */
   constructor(
     readonly kind: string,
     readonly root: string,
     readonly split: string,
-    readonly entries: readonly DatasetEntry[],
+    readonly entries: readonly E[],
     readonly decodeLabel: LabelDecoder,
+    readonly readImage: ImageReader = readRgb,
   ) {
     this.size = entries.length;
   }
 
-  #entry(index: number): DatasetEntry {
+  /** Entry `index`, or a RangeError naming the dataset. */
+  protected entry(index: number): E {
     const entry = this.entries[index];
     if (entry === undefined) {
       throw new RangeError(`${this.kind}: index ${index} outside 0..${this.size - 1}`);
@@ -90,8 +100,8 @@ export class FileDataset implements SegmentationDataset {
 
   /** The image and (when labelled) the trainId label of entry `index`. */
   async get(index: number): Promise<NamedExample> {
-    const entry = this.#entry(index);
-    const image = await readRgb(entry.image);
+    const entry = this.entry(index);
+    const image = await this.readImage(entry.image);
     if (entry.label === undefined) return { ...image, channels: 3, name: entry.name };
     const label = await this.decodeLabel(entry.label);
     checkSameSize(image, label, entry.image, entry.label);
@@ -109,7 +119,7 @@ export class FileDataset implements SegmentationDataset {
   async getLabel(
     index: number,
   ): Promise<{ label: Uint8Array; width: number; height: number; name: string }> {
-    const entry = this.#entry(index);
+    const entry = this.entry(index);
     if (entry.label === undefined) {
       throw new Error(`${entry.name}: this ${this.kind} split has no labels`);
     }

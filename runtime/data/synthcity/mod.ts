@@ -38,7 +38,8 @@ export interface SceneRequest {
   version?: number;
 }
 
-function checkDomain(domain: string): asserts domain is Domain {
+/** Fails with the valid domains unless `domain` is one. */
+export function checkDomain(domain: string): asserts domain is Domain {
   if (!DOMAINS.includes(domain as Domain)) {
     throw new Error(`SynthCity: unknown domain '${domain}'; choose one of ${DOMAINS.join(", ")}.`);
   }

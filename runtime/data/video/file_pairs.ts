@@ -10,10 +10,7 @@
  * @module
  */
 import { extname, join, relative } from "node:path";
-import type { NamedExample } from "../dataset.ts";
-import { checkSameSize } from "../readers/decode.ts";
-import type { LabelDecoder } from "../readers/files.ts";
-import { listFiles, requireDirectory } from "../readers/files.ts";
+import { FileDataset, type LabelDecoder, listFiles, requireDirectory } from "../readers/files.ts";
 import { floValidity, readFlo } from "./flo.ts";
 import { readFrameImage } from "./image.ts";
 import type { FramePair, FramePairDataset, FramePairEntry } from "./pairs.ts";
@@ -135,56 +132,26 @@ function checkPairSize(
   }
 }
 
-/** A frame-pair dataset over paired files. */
-export class FilePairDataset implements FramePairDataset {
-  readonly size: number;
+/** A frame-pair dataset over paired files: frame t as `FileDataset` reads it, plus its pair. */
+export class FilePairDataset extends FileDataset<FramePairEntry> implements FramePairDataset {
   readonly hasFlow: boolean;
 
   /** Wraps pairs already checked; `decodeLabel` reads the label files of the entries. */
   constructor(
-    readonly kind: string,
-    readonly root: string,
-    readonly split: string,
+    kind: string,
+    root: string,
+    split: string,
     readonly offset: number,
-    readonly entries: readonly FramePairEntry[],
-    readonly decodeLabel: LabelDecoder,
+    entries: readonly FramePairEntry[],
+    decodeLabel: LabelDecoder,
   ) {
-    this.size = entries.length;
+    super(kind, root, split, entries, decodeLabel, readFrameImage);
     this.hasFlow = entries.length > 0 && entries.every((e) => e.flow !== undefined);
-  }
-
-  #entry(index: number): FramePairEntry {
-    const entry = this.entries[index];
-    if (entry === undefined) {
-      throw new RangeError(`${this.kind}: index ${index} outside 0..${this.size - 1}`);
-    }
-    return entry;
-  }
-
-  /** Frame t's image and, when it has one, its label. */
-  async get(index: number): Promise<NamedExample> {
-    const entry = this.#entry(index);
-    const image = await readFrameImage(entry.image);
-    if (entry.label === undefined) return { ...image, channels: 3, name: entry.name };
-    const label = await this.decodeLabel(entry.label);
-    checkSameSize(image, label, entry.image, entry.label);
-    return { ...image, label: label.label, channels: 3, name: entry.name };
-  }
-
-  /** Only the label of frame t. */
-  async getLabel(
-    index: number,
-  ): Promise<{ label: Uint8Array; width: number; height: number; name: string }> {
-    const entry = this.#entry(index);
-    if (entry.label === undefined) {
-      throw new Error(`${entry.name}: this ${this.kind} frame has no label`);
-    }
-    return { ...(await this.decodeLabel(entry.label)), name: entry.name };
   }
 
   /** Frame t with frame t−k and, when attached, the flow t → t−k. */
   async getPair(index: number): Promise<FramePair> {
-    const entry = this.#entry(index);
+    const entry = this.entry(index);
     const current = await this.get(index);
     const previous = await readFrameImage(entry.previous);
     checkPairSize(current, previous, entry.image, entry.previous);

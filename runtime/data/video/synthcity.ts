@@ -10,8 +10,8 @@ import { buildScene } from "../synthcity/scene.ts";
 import { renderScene } from "../synthcity/render.ts";
 import { renderWithSurfaces, sceneFlow } from "../synthcity/flow.ts";
 import {
+  checkDomain,
   type Domain,
-  DOMAINS,
   LATEST_SCENE_VERSION,
   SYNTHCITY_HEIGHT,
   SYNTHCITY_WIDTH,
@@ -40,12 +40,6 @@ export interface SynthCityPairRequest {
   height?: number;
   /** Scene version (default the latest). */
   version?: number;
-}
-
-function checkDomain(domain: string): asserts domain is Domain {
-  if (!DOMAINS.includes(domain as Domain)) {
-    throw new Error(`SynthCity: unknown domain '${domain}'; choose one of ${DOMAINS.join(", ")}.`);
-  }
 }
 
 /** The name of frame `frame` of a sequence, as errors and reports show it. */
