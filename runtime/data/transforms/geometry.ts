@@ -177,6 +177,21 @@ export function randomCrop(
   maxRatio: number,
   rng: RandomStream,
 ): Example {
+  const box = randomCropBox(example, cropWidth, cropHeight, maxRatio, rng);
+  return pad(crop(example, box), cropWidth, cropHeight);
+}
+
+/**
+ * The box {@linkcode randomCrop} cuts, with the same draws, for callers that cut further planes
+ * with it (a frame pair's previous frame and flow).
+ */
+export function randomCropBox(
+  example: Example,
+  cropWidth: number,
+  cropHeight: number,
+  maxRatio: number,
+  rng: RandomStream,
+): Box {
   let box = randomBox(example, cropWidth, cropHeight, rng);
   if (maxRatio < 1 && example.label !== undefined) {
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -185,7 +200,7 @@ export function randomCrop(
       box = randomBox(example, cropWidth, cropHeight, rng);
     }
   }
-  return pad(crop(example, box), cropWidth, cropHeight);
+  return box;
 }
 
 /** mmseg `Pad` to a size: image zeros and label 255 added at the bottom and right. */

@@ -1,7 +1,8 @@
 /**
  * Video data for video domain adaptation: frame-pair datasets (frame t, frame t−k, backward flow
  * t → t−k with its validity), SynthCity sequences in memory and on disk, the Cityscapes-Seq and
- * VIPER readers, `.flo` flow files and flow warping. The flow convention is stated once, in
+ * VIPER readers, `.flo` flow files, flow warping, and the training pipeline of a pair (the same
+ * geometry on both frames and the flow). The flow convention is stated once, in
  * `runtime/data/synthcity/flow.ts`.
  *
  * @module
@@ -14,6 +15,7 @@ export {
   type PreviousFrame,
 } from "./pairs.ts";
 export { warpBilinear, type Warped, warpNearest } from "./warp.ts";
+export { applyPairPipeline, type ProcessedPair } from "./pair_pipeline.ts";
 export {
   decodeFlo,
   encodeFlo,
