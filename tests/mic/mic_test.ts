@@ -90,6 +90,7 @@ function fakeContext(views: Record<string, View>): StepContext {
       throw new Error("no network");
     },
     view: (name: string) => views[name],
+    input: (role) => views[role],
     pass: () => {
       throw new Error("the masked view runs no pass");
     },
