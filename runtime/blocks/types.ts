@@ -42,6 +42,12 @@ export interface View {
    * gradient without a device read, which GPU backends cannot do synchronously.
    */
   hostLabel?: Int32Array;
+  /** Frame pairs (`PipelineSpec.pairs`): frame t−k of each image, normalised, `[N, H, W, 3]`. */
+  previous?: tf.Tensor4D;
+  /** Backward flow t → t−k in pixels, `[N, H, W, 2]` (dx, dy), where the dataset has flow. */
+  flow?: tf.Tensor4D;
+  /** 1 where `flow` is valid, `[N, H, W]` int32. */
+  flowValid?: tf.Tensor3D;
 }
 
 /** A forward pass: a network on a view in a mode. Each distinct pass runs once per step. */

@@ -65,10 +65,28 @@ export class TrainingData {
 
 /** Disposes a step's input tensors. */
 export function disposeViews(views: ReadonlyMap<Role, View>): void {
-  for (const v of views.values()) tf.dispose([v.image, ...(v.label ? [v.label] : [])]);
+  for (const v of views.values()) {
+    tf.dispose([v.image, v.label, v.previous, v.flow, v.flowValid].filter((t) => t !== undefined));
+  }
 }
 
-function toTensors(samples: LoadedSample[], labelled: boolean): View {
+/** The batch of one per-pixel plane of `channels` values, or undefined where a sample lacks it. */
+function stack<T extends Float32Array | Int32Array>(
+  samples: LoadedSample[],
+  plane: (s: LoadedSample) => ArrayLike<number> | undefined,
+  make: (n: number) => T,
+  channels: number,
+): T | undefined {
+  if (samples.some((s) => plane(s) === undefined)) return undefined;
+  const { width, height } = samples[0];
+  const size = width * height * channels;
+  const out = make(samples.length * size);
+  samples.forEach((s, k) => out.set(plane(s)!, k * size));
+  return out;
+}
+
+/** A batch of samples as a view (labels where the role's are read; pair planes where loaded). */
+export function toTensors(samples: LoadedSample[], labelled: boolean): View {
   const { width, height } = samples[0];
   const image = new Float32Array(samples.length * width * height * 3);
   samples.forEach((s, k) => image.set(s.image, k * width * height * 3));
@@ -79,5 +97,18 @@ function toTensors(samples: LoadedSample[], labelled: boolean): View {
     samples.forEach((s, k) => hostLabel!.set(s.label!, k * width * height));
     label = tf.tensor3d(hostLabel, [samples.length, height, width], "int32");
   }
-  return { image: tf.tensor4d(image, [samples.length, height, width, 3]), label, hostLabel };
+  const n = samples.length;
+  const previous = stack(samples, (s) => s.previous, (m) => new Float32Array(m), 3);
+  const flow = stack(samples, (s) => s.flow, (m) => new Float32Array(m), 2);
+  const flowValid = stack(samples, (s) => s.flowValid, (m) => new Int32Array(m), 1);
+  return {
+    image: tf.tensor4d(image, [n, height, width, 3]),
+    label,
+    hostLabel,
+    ...(previous === undefined ? {} : { previous: tf.tensor4d(previous, [n, height, width, 3]) }),
+    ...(flow === undefined ? {} : { flow: tf.tensor4d(flow, [n, height, width, 2]) }),
+    ...(flowValid === undefined
+      ? {}
+      : { flowValid: tf.tensor3d(flowValid, [n, height, width], "int32") }),
+  };
 }

@@ -40,8 +40,16 @@ export interface StepRequest {
   iteration: number;
   /** The state of the step's random stream (`root.fork("step:t")`) before anything drew. */
   rng: RandomState;
-  /** The data batches by role. */
-  inputs: { role: Role; image: HostTensor; label?: HostTensor; hostLabel?: Int32Array }[];
+  /** The data batches by role (with their frame-pair planes, where loaded). */
+  inputs: {
+    role: Role;
+    image: HostTensor;
+    label?: HostTensor;
+    hostLabel?: Int32Array;
+    previous?: HostTensor;
+    flow?: HostTensor;
+    flowValid?: HostTensor;
+  }[];
   /** Parameter values per network, in its store's order (networks that did not change left out). */
   weights: { network: string; values: HostTensor[] }[];
 }
@@ -125,21 +133,27 @@ export function fromHost(host: HostTensor): tf.Tensor {
   return tf.tensor(host.data, host.shape, host.dtype);
 }
 
-/** The host copy of a data view (image, labels and their host copy; weights are not inputs). */
+/** The tensor planes of a data view besides its image (weights are not inputs). */
+const PLANES = ["label", "previous", "flow", "flowValid"] as const;
+
+/** The host copy of a data view (image, labels and their host copy, frame-pair planes). */
 export function viewToHost(role: Role, view: View): StepRequest["inputs"][number] {
-  return {
-    role,
-    image: toHost(view.image),
-    ...(view.label === undefined ? {} : { label: toHost(view.label) }),
-    ...(view.hostLabel === undefined ? {} : { hostLabel: view.hostLabel }),
-  };
+  const input: StepRequest["inputs"][number] = { role, image: toHost(view.image) };
+  for (const plane of PLANES) {
+    const tensor = view[plane];
+    if (tensor !== undefined) input[plane] = toHost(tensor);
+  }
+  if (view.hostLabel !== undefined) input.hostLabel = view.hostLabel;
+  return input;
 }
 
 /** A data view from its host copy. */
 export function viewFromHost(input: StepRequest["inputs"][number]): View {
-  return {
-    image: fromHost(input.image) as tf.Tensor4D,
-    ...(input.label === undefined ? {} : { label: fromHost(input.label) as tf.Tensor3D }),
-    ...(input.hostLabel === undefined ? {} : { hostLabel: input.hostLabel }),
-  };
+  const view: View = { image: fromHost(input.image) as tf.Tensor4D };
+  if (input.label !== undefined) view.label = fromHost(input.label) as tf.Tensor3D;
+  if (input.previous !== undefined) view.previous = fromHost(input.previous) as tf.Tensor4D;
+  if (input.flow !== undefined) view.flow = fromHost(input.flow) as tf.Tensor4D;
+  if (input.flowValid !== undefined) view.flowValid = fromHost(input.flowValid) as tf.Tensor3D;
+  if (input.hostLabel !== undefined) view.hostLabel = input.hostLabel;
+  return view;
 }

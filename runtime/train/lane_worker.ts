@@ -18,6 +18,7 @@ import type { Network, Role, View } from "../blocks/types.ts";
 import type { Param } from "../nn/params.ts";
 import { type EvalSet, evaluate, loadEvalSet } from "../eval/evaluate.ts";
 import { buildNetworks } from "./networks.ts";
+import { disposeViews } from "./data.ts";
 import { laneOf, type TermGroup, termGroups } from "./lanes.ts";
 import {
   differentiate,
@@ -139,7 +140,7 @@ async function step(state: LaneState, request: StepRequest): Promise<StepResult>
     return { type: "result", values, grads, metrics, runningStats };
   } finally {
     tf.dispose(results.flatMap((r) => [...r.values, ...r.grads.filter((g) => g !== undefined)]));
-    tf.dispose([...inputs.values()].flatMap((v) => [v.image, ...(v.label ? [v.label] : [])]));
+    disposeViews(inputs);
     step.dispose();
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { Example } from "../transforms/geometry.ts";
 import type { PipelineSpec, Processed } from "../transforms/pipeline.ts";
+import type { FramePair } from "../video/pairs.ts";
 
 /** A dataset as the workers see it. */
 export interface Source {
@@ -16,6 +17,8 @@ export interface Source {
   size: number;
   /** The example at `index` (0 ≤ index < size), with its name for error messages. */
   get(index: number): Promise<Example & { name: string }>;
+  /** Frame pair datasets: example `index` with frame t−k and the flow (`runtime/data/video/`). */
+  getPair?(index: number): Promise<FramePair>;
 }
 
 /** Where to load a source from. */

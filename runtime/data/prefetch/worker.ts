@@ -46,7 +46,9 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   try {
     const { name, ...sample } = await loadSample(source!, pipeline!, seed, index);
     const transfer: Transferable[] = [sample.image.buffer as ArrayBuffer];
-    if (sample.label) transfer.push(sample.label.buffer as ArrayBuffer);
+    for (const plane of [sample.label, sample.previous, sample.flow, sample.flowValid]) {
+      if (plane !== undefined) transfer.push(plane.buffer as ArrayBuffer);
+    }
     reply({ type: "sample", index, name, sample }, transfer);
   } catch (error) {
     reply({ type: "error", index, message: (error as Error).message });

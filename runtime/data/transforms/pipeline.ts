@@ -9,6 +9,8 @@
 import { RandomStream } from "../../random.ts";
 import { type Example, keepRatioSize, randomCrop, randomFlip, resize } from "./geometry.ts";
 import { normalize } from "./photometric.ts";
+import { applyPairPipeline } from "../video/pair_pipeline.ts";
+import type { FramePair } from "../video/pairs.ts";
 
 /** How a pipeline resizes before cropping. */
 export type ResizeSpec =
@@ -35,6 +37,12 @@ export interface PipelineSpec {
    * source is rare-class sampled (`np.random.choice(len(target))`).
    */
   order?: "shuffle" | "random";
+  /**
+   * Load frame pairs (a video module asked, `adjustPipeline`): each sample is frame t with frame
+   * t−k and the flow between them, from the source's `getPair`, through `applyPairPipeline`
+   * (frame t exactly as without pairs).
+   */
+  pairs?: boolean;
 }
 
 /**
@@ -62,6 +70,12 @@ export interface Processed {
   width: number;
   /** Height. */
   height: number;
+  /** With `pairs`: frame t−k, normalised RGB, H×W×3. */
+  previous?: Float32Array;
+  /** With `pairs` and a source with flow: backward flow t → t−k in pixels, H×W×2. */
+  flow?: Float32Array;
+  /** 1 where `flow` is valid, H×W. */
+  flowValid?: Uint8Array;
 }
 
 /** The sample stream of index `index` under `seed`. */
@@ -146,6 +160,7 @@ export async function loadSample(
   source: {
     size: number;
     get(index: number): Promise<Example & { name: string }>;
+    getPair?(index: number): Promise<FramePair>;
   },
   spec: PipelineSpec,
   seed: number,
@@ -153,13 +168,29 @@ export async function loadSample(
 ): Promise<Processed & { name: string }> {
   const rng = sampleStream(seed, sampleIndex);
   const choice = chooseExample(spec, sampleIndex, source.size, rng, seed);
-  const example = await source.get(choice.index);
-  let sample = applyPipeline(example, spec, rng);
+  let example: Example & { name: string };
+  let run: () => Processed;
+  if (spec.pairs) {
+    if (source.getPair === undefined) {
+      throw new Error(
+        `this dataset has no frame pairs, and a video module reads the previous frame of its ` +
+          `samples; use a sequence dataset (frame pairs with their flow) for this role`,
+      );
+    }
+    const pair = await source.getPair(choice.index);
+    example = pair;
+    run = () => applyPairPipeline(pair, spec, rng);
+  } else {
+    const single = await source.get(choice.index);
+    example = single;
+    run = () => applyPipeline(single, spec, rng);
+  }
+  let sample = run();
   if (choice.rareClass !== undefined && sample.label !== undefined) {
     const threshold = spec.rareClass!.minCropPixels;
     for (let attempt = 0; attempt < 10; attempt++) {
       if (countClass(sample.label!, choice.rareClass) > threshold) break;
-      sample = applyPipeline(example, spec, rng);
+      sample = run();
     }
   }
   return { ...sample, name: example.name };
