@@ -14,6 +14,7 @@ export * from "./segmentor.ts";
 export * from "./multi_resolution.ts";
 // Data: datasets, batching, sampling.
 export * from "./synth_city.ts";
+export * from "./synth_city_sequence.ts";
 export * from "./gta5.ts";
 export * from "./synthia.ts";
 export * from "./cityscapes.ts";

@@ -51,7 +51,11 @@ function keepRatio(width: number, height: number, scale: readonly [number, numbe
   return [Math.round(width * factor), Math.round(height * factor)];
 }
 
-function checkSizes(block: SynthCityBlock, path: string): Issue[] {
+/**
+ * The checks of a SynthCity image or frame at its native 512×256: a training crop must fit the
+ * resized image; an evaluated image must be a multiple of the encoder stride.
+ */
+export function checkSynthCitySizes(block: PipelineParams, path: string): Issue[] {
   const [w, h] = keepRatio(...NATIVE, block.scale);
   const role = dataRole(path);
   if (role === "train" && (block.crop[0] > h || block.crop[1] > w)) {
@@ -85,5 +89,5 @@ export const synthCity = defineBlock<"synthCity", SynthCityParams>({
   },
   // Runs stored before scene versions existed used the first generator.
   storedDefaults: { version: 1 },
-  check: (block, { path }) => checkSizes(block, path),
+  check: (block, { path }) => checkSynthCitySizes(block, path),
 });

@@ -1,12 +1,18 @@
 /**
  * The dataset family's runtime module: what `openDataset` needs for each dataset block, its
  * training pipeline (keep-ratio resize, crop with the category-ratio check, flip) and its `plan`
- * phrase. SynthCity is generated in memory; GTA5, SYNTHIA and Cityscapes are read from their
+ * phrase. SynthCity and its sequences are generated in memory; GTA5, SYNTHIA and Cityscapes are read from their
  * published on-disk layouts under `root`.
  *
  * @module
  */
-import type { Block, FolderDatasetParams, PipelineParams, SynthCityParams } from "../../dsl/mod.ts";
+import type {
+  Block,
+  FolderDatasetParams,
+  PipelineParams,
+  SynthCityParams,
+  SynthCitySequenceParams,
+} from "../../dsl/mod.ts";
 import type { PipelineSpec } from "../data/transforms/pipeline.ts";
 import { registerBlockModule } from "./registry.ts";
 
@@ -37,6 +43,25 @@ registerBlockModule<Block<"synthCity", SynthCityParams>>({
     pipeline: pipelineOf(block),
     describe:
       `synthCity ${block.domain} (${block.count} images, seed ${block.seed}, scene v${block.version})`,
+    crop: block.crop,
+  }),
+});
+
+registerBlockModule<Block<"synthCitySequence", SynthCitySequenceParams>>({
+  kind: "synthCitySequence",
+  dataset: (block) => ({
+    request: {
+      dataset: "synthcitySequence",
+      split: "",
+      domain: block.domain,
+      count: block.sequences * (block.frames - Math.abs(block.offset)),
+      seed: block.seed,
+      version: block.version,
+      sequence: { sequences: block.sequences, frames: block.frames, offset: block.offset },
+    },
+    pipeline: pipelineOf(block),
+    describe: `synthCity sequences ${block.domain} (${block.sequences} × ${block.frames} frames, ` +
+      `pairs at offset ${block.offset}, seed ${block.seed}, scene v${block.version})`,
     crop: block.crop,
   }),
 });

@@ -1,14 +1,22 @@
 /**
- * Opens a dataset by name: the real-format readers or the embedded SynthCity.
+ * Opens a dataset by name: the real-format readers, the embedded SynthCity, or its sequences
+ * (frame pairs with their flow, `runtime/data/video/`).
  *
  * @module
  */
 import type { SegmentationDataset } from "./dataset.ts";
 import { openCityscapes, openGta5, openSynthia } from "./readers/datasets.ts";
 import { type Domain, openSynthCity } from "./synthcity/mod.ts";
+import { openSynthCitySequence } from "./video/synthcity.ts";
 
 /** Dataset names `openDataset` understands. */
-export const DATASET_NAMES = ["cityscapes", "gta5", "synthia", "synthcity"] as const;
+export const DATASET_NAMES = [
+  "cityscapes",
+  "gta5",
+  "synthia",
+  "synthcity",
+  "synthcitySequence",
+] as const;
 
 /** Which dataset to open, as the command line gives it. */
 export interface DatasetRequest {
@@ -26,6 +34,8 @@ export interface DatasetRequest {
   seed: number;
   /** SynthCity scene version (default the latest). */
   version?: number;
+  /** SynthCity sequences: how many sequences, frames per sequence and the pair offset k. */
+  sequence?: { sequences: number; frames: number; offset: number };
   /**
    * Whether a label value outside the dataset's ids (a Cityscapes `labelIds` 99) is an error
    * rather than a warning; unset: the process default (`setStrictLabels`, `--strict-labels`).
@@ -50,6 +60,17 @@ export async function openDataset(request: DatasetRequest): Promise<Segmentation
     return openSynthCity({
       domain: request.domain as Domain,
       count: request.count,
+      seed: request.seed,
+      version: request.version,
+    });
+  }
+  if (request.dataset === "synthcitySequence") {
+    if (request.sequence === undefined) {
+      throw new UsageError("synthcitySequence needs its sequences, frames and offset.");
+    }
+    return openSynthCitySequence({
+      domain: request.domain as Domain,
+      ...request.sequence,
       seed: request.seed,
       version: request.version,
     });
