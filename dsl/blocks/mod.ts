@@ -27,6 +27,7 @@ export * from "./masked_image_consistency.ts";
 export * from "./pixel_contrast.ts";
 export * from "./patch_contrast.ts";
 export * from "./cluda_contrast.ts";
+export * from "./temporal_contrast.ts";
 // Self-training strategies.
 export * from "./ema_teacher.ts";
 export * from "./class_mix.ts";

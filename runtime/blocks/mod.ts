@@ -13,6 +13,7 @@ import "./masked_image_consistency.ts";
 import "./pixel_contrast.ts";
 import "./patch_contrast.ts";
 import "./cluda_contrast.ts";
+import "./temporal_contrast.ts";
 import "./ema_teacher.ts";
 import "./class_mix.ts";
 import "./rare_class_sampling.ts";

@@ -337,16 +337,17 @@ export function temporalContrastLoss(
 /**
  * The task-smart selection for {@linkcode temporalContrastLoss}: the similarities of every
  * anchor to the columns (partner rows, then memory rows), computed chunk by chunk outside the
- * gradient and read to the host, go to `taskSmartSample`. Candidates: usable columns; an anchor's
+ * gradient and read to the host synchronously (so a term can select inside its gradient; CPU
+ * backends: wasm, cpu), go to `taskSmartSample`. Candidates: usable columns; an anchor's
  * own partner is excluded (it is the positive already); memory rows are negatives only unless
  * `memoryPositives` (the memory is described as a source of negatives).
  */
-export async function selectHard(
+export function selectHard(
   pairs: TemporalPairs,
   options: Pick<TemporalContrastOptions, "agreement" | "rowChunk">,
   sampling: SamplingOptions,
   memoryPositives = false,
-): Promise<HardSelection> {
+): HardSelection {
   const plan = makePlan(pairs, { ...TEMPORAL_CONTRAST_DEFAULTS, ...options });
   const n = plan.n;
   const positiveValid = plan.usable.map((u, j) => (j < n || memoryPositives ? u : 0));
@@ -363,7 +364,8 @@ export async function selectHard(
       return tf.matMul(a, columns, false, true);
     });
     // Read before the next chunk: the sampling is host-side, and one chunk is alive at a time.
-    const values = (await similarity.data()) as Float32Array;
+    // Read synchronously, so a loss term can select inside its gradient: CPU backends only.
+    const values = similarity.dataSync() as Float32Array;
     similarity.dispose();
     const chosen = taskSmartSample({
       similarity: values,
