@@ -8,7 +8,7 @@
  *   pooled to the stride-`gridStride` grid (pseudo-labels and confidences), the flow sampled at
  *   the grid cells' centres (`flowCorrespondence`), a uniform draw of at most `anchors` frame-t
  *   points with a valid partner and a label, and the memory's entries. Its image is frame t−k.
- * - Network `temporalContrast`: the projection `project.0` (1×1 C→C) → ReLU → `project.2` (1×1
+ * - Network `temporalContrast`: the projection `temporal_project.0` (1×1 C→C) → ReLU → `temporal_project.2` (1×1
  *   C→d), in the default group (as PiPa's patch projection).
  * - Network `semanticMemory`: the memory's buffers (`SemanticMemory.serialize`), so checkpoints
  *   carry it and a resumed run contrasts against the same bits. The after-step hook pushes the
@@ -79,7 +79,7 @@ export function poolToGrid(x: tf.Tensor4D, stride: number): tf.Tensor4D {
 
 /**
  * The projected unit embeddings `[N·h·w, d]` of a stride-4 decoder embedding on the
- * stride-`stride` grid: pooled, `project.0` (1×1), ReLU, `project.2` (1×1), L2-normalised.
+ * stride-`stride` grid: pooled, `temporal_project.0` (1×1), ReLU, `temporal_project.2` (1×1), L2-normalised.
  */
 export function projectGrid(
   params: ParamStore,
@@ -87,8 +87,8 @@ export function projectGrid(
   stride: number,
 ): tf.Tensor2D {
   const pooled = poolToGrid(embedding, stride);
-  const hidden = tf.relu(conv2d(params, "project.0", pooled));
-  const z = l2Normalize(conv2d(params, "project.2", hidden));
+  const hidden = tf.relu(conv2d(params, "temporal_project.0", pooled));
+  const z = l2Normalize(conv2d(params, "temporal_project.2", hidden));
   return tf.reshape(z, [-1, z.shape[3]]) as tf.Tensor2D;
 }
 
@@ -196,8 +196,8 @@ registerBlockModule<TemporalContrastBlock>({
         const channels = student.model.head.channels;
         const params = new ParamStore();
         const rng = new RandomStream(context.seed).fork(`init:${PROJECTION}`);
-        addConv(params, rng.fork("0"), "project.0", 1, channels, channels, { bias: true });
-        addConv(params, rng.fork("2"), "project.2", 1, channels, block.projectionDim, {
+        addConv(params, rng.fork("0"), "temporal_project.0", 1, channels, channels, { bias: true });
+        addConv(params, rng.fork("2"), "temporal_project.2", 1, channels, block.projectionDim, {
           bias: true,
         });
         return Promise.resolve({ params });

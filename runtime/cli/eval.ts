@@ -120,7 +120,12 @@ export async function main(args: string[]): Promise<number> {
   console.log(iouTable(results));
   if (values.json !== undefined) {
     const summary = Object.fromEntries(
-      Object.entries(results).map(([set, r]) => [set, r.metrics]),
+      Object.entries(results).map(([set, r]) => [
+        set,
+        r.consistency
+          ? { ...r.metrics, temporalConsistency: r.consistency.result(r.metrics.protocol) }
+          : r.metrics,
+      ]),
     );
     await writeFileAtomic(
       values.json,
@@ -133,7 +138,11 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   for (const [set, r] of Object.entries(results)) {
-    console.log(`${set} mIoU (${r.metrics.protocol}): ${percent(r.metrics.mIoU)}`);
+    const consistency = r.consistency?.result(r.metrics.protocol).share;
+    console.log(
+      `${set} mIoU (${r.metrics.protocol}): ${percent(r.metrics.mIoU)}` +
+        (consistency === undefined ? "" : `, temporal consistency ${percent(consistency)}`),
+    );
   }
   disposeNetworks(networks);
   return 0;

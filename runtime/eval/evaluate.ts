@@ -14,6 +14,13 @@ import { normalize } from "../data/transforms/photometric.ts";
 import { ConfusionMatrix, type Protocol, type SegmentationMetrics } from "../eval/confusion.ts";
 import { confusionFromTensors } from "../eval/confusion_tensor.ts";
 import type { EvalSetPlan } from "../blocks/types.ts";
+import { TemporalConsistency } from "./video.ts";
+import type { FramePair, FramePairDataset } from "../data/video/pairs.ts";
+import type { SegmentationDataset } from "../data/dataset.ts";
+
+function isPairDataset(dataset: SegmentationDataset): dataset is FramePairDataset {
+  return typeof (dataset as Partial<FramePairDataset>).getPair === "function";
+}
 
 /** One preprocessed validation image. */
 export interface EvalImage {
@@ -33,6 +40,15 @@ export interface EvalImage {
   width: number;
   /** Native height. */
   height: number;
+  /**
+   * Frame t−k, normalised at the test scale, where the set is a sequence with flow (the target
+   * validation set): the temporal consistency compares the two frames' predictions.
+   */
+  previous?: Float32Array;
+  /** Backward flow t → t−k at native size, (dx, dy) pixels interleaved H×W×2, with `previous`. */
+  flow?: Float32Array;
+  /** 1 where `flow` is valid, H×W. */
+  flowValid?: Uint8Array;
 }
 
 /** A validation set in memory. */
@@ -50,10 +66,14 @@ export interface EvalSet {
 export async function loadEvalSet(plan: EvalSetPlan): Promise<EvalSet> {
   const field = plan.request.field ?? `data.${plan.role}`;
   const dataset = await openDataset({ ...plan.request, field });
+  // The target set's frame pairs, where it has flow: its predictions' temporal consistency.
+  const pairs = plan.role === "targetVal" && isPairDataset(dataset) && dataset.hasFlow
+    ? dataset
+    : undefined;
   const images: EvalImage[] = [];
   const [a, b] = plan.scale;
   for (let i = 0; i < dataset.size; i++) {
-    const x = await dataset.get(i);
+    const x = pairs ? await pairs.getPair(i) : await dataset.get(i);
     if (x.label === undefined) {
       throw new Error(
         `data.${plan.role}: '${x.name}' has no label; a validation set must be labelled.`,
@@ -62,18 +82,25 @@ export async function loadEvalSet(plan: EvalSetPlan): Promise<EvalSet> {
     const [w, h] = a === 0 && b === 0
       ? [x.width, x.height]
       : keepRatioSize(x.width, x.height, Math.max(a, b), Math.min(a, b));
-    const scaled = w === x.width && h === x.height
-      ? x.image
-      : resizeBilinear(x.image, x.width, x.height, 3, w, h);
+    const scaled = (image: Uint8Array) =>
+      w === x.width && h === x.height ? image : resizeBilinear(image, x.width, x.height, 3, w, h);
+    const pair = "previous" in x ? x as FramePair : undefined;
     images.push({
       name: x.name,
-      input: normalize(scaled),
+      input: normalize(scaled(x.image)),
       inputWidth: w,
       inputHeight: h,
       image: x.image,
       label: x.label,
       width: x.width,
       height: x.height,
+      ...(pair?.flow
+        ? {
+          previous: normalize(scaled(pair.previous.image)),
+          flow: pair.flow,
+          flowValid: pair.flowValid ?? new Uint8Array(x.width * x.height).fill(1),
+        }
+        : {}),
     });
   }
   return { role: plan.role, images };
@@ -92,6 +119,8 @@ export interface EvalResult {
    * where it has any (HRDA's scale attention).
    */
   maps: Record<string, Float32Array>[];
+  /** The temporal consistency of the predictions, where the set has frame pairs with flow. */
+  consistency?: TemporalConsistency;
 }
 
 /**
@@ -106,19 +135,24 @@ export function predictLogits(model: Network, image: tf.Tensor4D, output?: strin
   return logits;
 }
 
-/** A batch of equally sized images as one normalised NHWC tensor. */
-function batchTensor(batch: EvalImage[]): tf.Tensor4D {
+/** A batch of equally sized images (or their frames t−k) as one normalised NHWC tensor. */
+function batchTensor(batch: EvalImage[], frame: "input" | "previous" = "input"): tf.Tensor4D {
   const { inputWidth: w, inputHeight: h } = batch[0];
   const data = new Float32Array(batch.length * w * h * 3);
-  batch.forEach((x, k) => data.set(x.input, k * w * h * 3));
+  batch.forEach((x, k) => data.set(x[frame]!, k * w * h * 3));
   return tf.tensor4d(data, [batch.length, h, w, 3]);
 }
 
 /** Predicted trainIds of a batch of equally sized images, at their native size. */
-function predictBatch(model: Network, batch: EvalImage[], output?: string): tf.Tensor3D {
+function predictBatch(
+  model: Network,
+  batch: EvalImage[],
+  output?: string,
+  frame: "input" | "previous" = "input",
+): tf.Tensor3D {
   return tf.tidy(() => {
     const { width, height } = batch[0];
-    const logits = predictLogits(model, batchTensor(batch), output);
+    const logits = predictLogits(model, batchTensor(batch, frame), output);
     const full = tf.image.resizeBilinear(logits, [height, width], false, true);
     return tf.cast(tf.argMax(full, -1), "int32") as tf.Tensor3D;
   });
@@ -164,6 +198,9 @@ export async function evaluate(
   const predictions: Uint8Array[] = [];
   const maps: Record<string, Float32Array>[] = [];
   const { images } = set;
+  const consistency = images.some((x) => x.previous !== undefined)
+    ? new TemporalConsistency(options.numClasses)
+    : undefined;
   let i = 0;
   while (i < images.length) {
     const first = images[i];
@@ -186,10 +223,42 @@ export async function evaluate(
         maps.push(await mapsOf(model, batch[k]));
       }
     }
+    if (consistency !== undefined) await countConsistency(model, batch, pred, consistency, options);
     pred.dispose();
     i += batch.length;
   }
-  return { confusion, metrics: confusion.metrics(options.protocol), predictions, maps };
+  return {
+    confusion,
+    metrics: confusion.metrics(options.protocol),
+    predictions,
+    maps,
+    ...(consistency ? { consistency } : {}),
+  };
+}
+
+/** Adds the batch's frame pairs (frame t−k predicted in the same batch) to `consistency`. */
+async function countConsistency(
+  model: Network,
+  batch: EvalImage[],
+  pred: tf.Tensor3D,
+  consistency: TemporalConsistency,
+  options: EvaluateOptions,
+): Promise<void> {
+  const earlier = predictBatch(model, batch, options.output, "previous");
+  const [now, before] = [await pred.data(), await earlier.data()] as Int32Array[];
+  earlier.dispose();
+  const { width, height } = batch[0];
+  const size = width * height;
+  batch.forEach((x, k) => {
+    consistency.update({
+      previous: before.subarray(k * size, (k + 1) * size),
+      current: now.subarray(k * size, (k + 1) * size),
+      flow: x.flow!,
+      flowValid: x.flowValid!,
+      width,
+      height,
+    });
+  });
 }
 
 function sameSize(a: EvalImage, b: EvalImage): boolean {

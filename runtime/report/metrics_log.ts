@@ -49,6 +49,13 @@ export type MetricsRecord =
     aAcc: number;
     /** Per-class IoU (null where undefined). */
     iou: Record<string, number | null>;
+    /**
+     * Share of frame-t pixels whose prediction equals frame t−k's warped by the flow, where the
+     * set is a sequence with flow (`runtime/eval/video.ts`).
+     */
+    temporalConsistency?: number;
+    /** The same per class of the frame-t prediction (null where none is predicted). */
+    temporalConsistencyPerClass?: Record<string, number | null>;
     /** Seconds the evaluation took (not reproducible). */
     seconds: number;
     /** Wall-clock time, Unix seconds (not reproducible). */
@@ -94,6 +101,9 @@ function scalarsOf(record: MetricsRecord): Record<string, number> {
   }
   const values: Record<string, number> = { [`${record.set}/mIoU`]: record.mIoU };
   values[`${record.set}/aAcc`] = record.aAcc;
+  if (record.temporalConsistency !== undefined) {
+    values[`${record.set}/temporal_consistency`] = record.temporalConsistency;
+  }
   return values;
 }
 

@@ -175,7 +175,11 @@ export async function writeReport(input: ReportInput): Promise<string> {
     : NaN;
   const headline = Object.entries(input.evaluation).map(([set, r]) =>
     `- **${set}** mIoU (${r.metrics.protocol} classes): **${percent(r.metrics.mIoU)}**, ` +
-    `pixel accuracy ${percent(r.metrics.aAcc)}`
+    `pixel accuracy ${percent(r.metrics.aAcc)}` +
+    (r.consistency
+      ? `, temporal consistency ${percent(r.consistency.result(r.metrics.protocol).share)} ` +
+        `(pixels whose prediction agrees with frame t−k's warped by the flow)`
+      : "")
   );
   const gap = input.evaluation.sourceVal && input.evaluation.targetVal
     ? [

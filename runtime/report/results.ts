@@ -42,6 +42,8 @@ export interface RunSummary {
   iou?: Record<string, number | null>;
   /** Evaluation protocol of the final evaluation (`19`, `16`, `13`). */
   protocol?: string;
+  /** Temporal consistency (0–1) of the final target evaluation, where the set is a sequence. */
+  temporalConsistency?: number;
   /**
    * Seconds spent in training steps, summed over the logged windows of every session
    * (evaluations, start-up and pauses between sessions excluded); undefined without train lines.
@@ -69,6 +71,8 @@ export interface ResultRow {
   iou: Record<string, number | null>;
   /** Mean training time of the finished runs in seconds, undefined when unknown. */
   trainSeconds?: number;
+  /** Mean temporal consistency (0–1) of the finished runs that report one. */
+  temporalConsistency?: number;
   /** The finished runs' mIoU values (0–1) by ascending seed, what the statistics are over. */
   values: number[];
   /** Half-width of the 95% confidence interval of the mean (t, n − 1 dof); NaN below two. */
@@ -226,6 +230,9 @@ export async function readRunSummary(dir: string, runsRoot = "runs"): Promise<Ru
     ...(finished
       ? { mIoU: final!.mIoU, iou: iouByClass(final!.iou), protocol: String(final!.protocol) }
       : {}),
+    ...(finished && typeof final!.temporalConsistency === "number"
+      ? { temporalConsistency: final!.temporalConsistency }
+      : {}),
     ...(windows > 0 ? { trainSeconds } : {}),
   };
 }
@@ -272,6 +279,8 @@ export function summarise(runs: readonly RunSummary[]): ResultRow[] {
       iou[cls] = values.length === 0 ? null : meanStd(values).mean;
     }
     const times = finished.map((r) => r.trainSeconds).filter((v): v is number => v !== undefined);
+    const consistency = finished.map((r) => r.temporalConsistency)
+      .filter((v): v is number => v !== undefined);
     return {
       name: group[0].name,
       hash: group[0].hash,
@@ -284,6 +293,7 @@ export function summarise(runs: readonly RunSummary[]): ResultRow[] {
       values,
       ci95: ci95HalfWidth(std, values.length),
       ...(times.length > 0 ? { trainSeconds: meanStd(times).mean } : {}),
+      ...(consistency.length > 0 ? { temporalConsistency: meanStd(consistency).mean } : {}),
     };
   });
 }
@@ -331,6 +341,8 @@ export function formatResultsTable(
   const protocolOf = (row: ResultRow) =>
     [...new Set(row.runs.map((r) => r.protocol).filter((p) => p !== undefined))].join("/") || "—";
   const anyPartial = rows.some((r) => r.runs.some((x) => !x.finished));
+  // Video rows: the share of pixels whose prediction agrees with the previous frame's, warped.
+  const video = rows.some((r) => r.temporalConsistency !== undefined);
 
   lines.push(
     `Target mIoU (%) of the final evaluation (targetVal at the last iteration)` +
@@ -339,8 +351,10 @@ export function formatResultsTable(
       `then each seed's value.`,
     "",
     `| experiment | hash | seeds | target mIoU |${mixed ? " protocol |" : ""}` +
-      seeds.map((s) => ` s${s} |`).join("") + " train time |",
-    `|---|---|---:|---:|${mixed ? "---|" : ""}` + seeds.map(() => "---:|").join("") + "---:|",
+      seeds.map((s) => ` s${s} |`).join("") + (video ? " temporal consistency |" : "") +
+      " train time |",
+    `|---|---|---:|---:|${mixed ? "---|" : ""}` + seeds.map(() => "---:|").join("") +
+      (video ? "---:|" : "") + "---:|",
   );
   for (const row of rows) {
     const unfinished = row.runs.length - row.n;
@@ -353,7 +367,9 @@ export function formatResultsTable(
       `| ${label(row)} | \`${row.hash}\` | ${row.n}${
         unfinished > 0 ? ` (+${unfinished} unfinished)` : ""
       } | ${percent(row.mean)} ± ${percent(row.std)} |${mixed ? ` ${protocolOf(row)} |` : ""}` +
-        perSeed.map((v) => ` ${v} |`).join("") + ` ${duration(row.trainSeconds)} |`,
+        perSeed.map((v) => ` ${v} |`).join("") +
+        (video ? ` ${percent(row.temporalConsistency)} |` : "") +
+        ` ${duration(row.trainSeconds)} |`,
     );
   }
 
@@ -368,6 +384,13 @@ export function formatResultsTable(
       ).join("; ") +
         `: the experiment's definition changed between these runs, so each hash is a separate ` +
         `row and their seeds are never averaged together.`,
+    );
+  }
+  if (video) {
+    notes.push(
+      `Temporal consistency: the share of target pixels whose final prediction equals the ` +
+        `prediction of the previous frame carried along the flow (pixels with valid flow), mean ` +
+        `over the finished seeds.`,
     );
   }
   if (anyPartial) {

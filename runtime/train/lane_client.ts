@@ -98,12 +98,16 @@ export class LaneWorker {
 
   /**
    * Counts images `[start, end)` of validation set `set` in the worker with `student`'s current
-   * values, and resolves with its confusion counts.
+   * values, and resolves with its confusion counts (and temporal-consistency counts).
    */
-  async evaluate(set: string, start: number, end: number, student: Network): Promise<Float64Array> {
+  async evaluate(
+    set: string,
+    start: number,
+    end: number,
+    student: Network,
+  ): Promise<EvaluateResult> {
     const weights = student.params.list().map((p) => toHost(p.variable));
-    const reply = await this.#request({ type: "evaluate", set, start, end, weights });
-    return (reply as EvaluateResult).counts;
+    return await this.#request({ type: "evaluate", set, start, end, weights }) as EvaluateResult;
   }
 
   /** Stops the worker. */

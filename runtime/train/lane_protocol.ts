@@ -75,6 +75,8 @@ export interface EvaluateResult {
   type: "confusion";
   /** `numClasses²` counts. */
   counts: Float64Array;
+  /** The temporal-consistency counts per class, where the set has frame pairs. */
+  consistency?: { counted: Float64Array; agreeing: Float64Array };
 }
 
 /** A BatchNorm update the worker recorded: the buffers by name and the batch statistics. */

@@ -169,7 +169,12 @@ async function evaluatePart(state: LaneState, request: EvaluateRequest): Promise
       numClasses: state.program.experiment.model.numClasses,
     },
   );
-  return { type: "confusion", counts: result.confusion.counts };
+  const consistency = result.consistency;
+  return {
+    type: "confusion",
+    counts: result.confusion.counts,
+    ...(consistency ? { consistency: { ...consistency } } : {}),
+  };
 }
 
 self.onmessage = async (event: MessageEvent<LaneRequest>) => {

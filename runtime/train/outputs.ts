@@ -40,6 +40,7 @@ export async function evaluateAll(
       numClasses: program.experiment.model.numClasses,
     }, worker);
     results[set.role] = result;
+    const consistency = result.consistency?.result(result.metrics.protocol);
     await log?.write({
       type: "eval",
       iter: iteration,
@@ -48,6 +49,12 @@ export async function evaluateAll(
       protocol: result.metrics.protocol,
       aAcc: result.metrics.aAcc,
       iou: result.metrics.iou,
+      ...(consistency
+        ? {
+          temporalConsistency: consistency.share,
+          temporalConsistencyPerClass: consistency.perClass,
+        }
+        : {}),
       seconds: (performance.now() - started) / 1000,
       time: Date.now() / 1000,
     });

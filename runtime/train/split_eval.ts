@@ -10,6 +10,7 @@
  */
 import type { Network } from "../blocks/types.ts";
 import { ConfusionMatrix } from "../eval/confusion.ts";
+import { TemporalConsistency } from "../eval/video.ts";
 import { type EvalResult, type EvalSet, evaluate, type EvaluateOptions } from "../eval/evaluate.ts";
 import type { LaneWorker } from "./lane_client.ts";
 
@@ -38,8 +39,15 @@ export async function evaluateShared(
     { role: set.role, images: set.images.slice(0, cut) },
     options,
   );
+  const part = await remote;
   const counts = new ConfusionMatrix(options.numClasses);
-  counts.counts.set(await remote);
+  counts.counts.set(part.counts);
   const confusion = local.confusion.merge(counts);
+  if (local.consistency !== undefined && part.consistency !== undefined) {
+    const other = new TemporalConsistency(options.numClasses);
+    other.counted.set(part.consistency.counted);
+    other.agreeing.set(part.consistency.agreeing);
+    local.consistency.merge(other);
+  }
   return { ...local, confusion, metrics: confusion.metrics(options.protocol) };
 }

@@ -36,6 +36,8 @@ interface FakeRun {
   yamlSeed?: number;
   /** Trained to 600 but killed during the final evaluation (its train line logged, no eval). */
   killedInFinalEval?: boolean;
+  /** The final target evaluation's temporal consistency (a video run). */
+  temporalConsistency?: number;
 }
 
 /**
@@ -87,7 +89,12 @@ async function fakeRun(
   if (run.mIoU !== undefined) {
     lines.push(
       train(600, 5),
-      evaluation(600, "targetVal", run.mIoU, run.car ?? 0.5),
+      {
+        ...evaluation(600, "targetVal", run.mIoU, run.car ?? 0.5),
+        ...(run.temporalConsistency === undefined
+          ? {}
+          : { temporalConsistency: run.temporalConsistency }),
+      },
       evaluation(600, "sourceVal", 0.77, 0.77),
     );
   } else if (run.killedInFinalEval) lines.push(train(600, 5));
@@ -201,6 +208,35 @@ Deno.test("summarise: mean ± sample std over seeds, rows by (name, hash) in giv
       () => summarise([runs[1], runs[1]]),
       /seed 2 of daformer \(aaaaaaaaaaaa\) is given twice/,
     );
+  });
+});
+
+Deno.test("video rows: the mean final temporal consistency gets its column and its note", async () => {
+  await withTempDir(async (root) => {
+    const dirs = [
+      await fakeRun(root, "video_pipapp", "aaaaaaaaaaaa", 0, {
+        mIoU: 0.3,
+        temporalConsistency: 0.9,
+      }),
+      await fakeRun(root, "video_pipapp", "aaaaaaaaaaaa", 1, {
+        mIoU: 0.2,
+        temporalConsistency: 0.8,
+      }),
+      await fakeRun(root, "daformer", "bbbbbbbbbbbb", 0, { mIoU: 0.1 }),
+    ];
+    const rows = summarise(await Promise.all(dirs.map((d) => readRunSummary(d))));
+    close(rows[0].temporalConsistency, 0.85, "mean of 0.9 and 0.8");
+    assert.equal(rows[1].temporalConsistency, undefined);
+    const table = formatResultsTable(rows);
+    assert.match(table, /\| s0 \| s1 \| temporal consistency \| train time \|/);
+    assert.match(
+      table,
+      /\| video_pipapp \| `aaaaaaaaaaaa` \| 2 \| 25\.0 ± 7\.1 \| 30\.0 \| 20\.0 \| 85\.0 \|/,
+    );
+    assert.match(table, /\| daformer \| `bbbbbbbbbbbb` \| 1 \| 10\.0 ± — \| 10\.0 \|  \| — \|/);
+    assert.match(table, /Temporal consistency: the share of target pixels/);
+    // An image-only table has no such column.
+    assert.doesNotMatch(formatResultsTable(rows.slice(1)), /temporal consistency/i);
   });
 });
 

@@ -22,15 +22,18 @@ import { buildNetworks, disposeNetworks } from "../../runtime/train/networks.ts"
 import { AdamW } from "../../runtime/optim/adamw.ts";
 import { trainableParams, trainStep } from "../../runtime/train/step.ts";
 import { checkpointPath, readCheckpoint } from "../../runtime/train/checkpoint.ts";
-import tinyDaformer from "../fixtures/tiny_daformer.ts";
+import tinyPipa from "../fixtures/tiny_pipa.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 import { trainAndResume } from "../train/helpers.ts";
 import { reference } from "./reference.ts";
 import { relativeError } from "../backend/helpers.ts";
 
 const quarter = { scale: [128, 64], crop: [64, 64] } as const;
-/** DAFormer on tiny SynthCity sequences with the temporal contrast from its first step. */
-const tinyVideo = extend(tinyDaformer, {
+/**
+ * PiPa-DAFormer on tiny SynthCity sequences with the temporal contrast from its first step: the
+ * patch and temporal projections train side by side.
+ */
+const tinyVideo = extend(tinyPipa, {
   data: {
     target: synthCitySequence({
       domain: "real",
@@ -116,10 +119,10 @@ Deno.test("block gradient: pool, projection, unit rows, gather and loss against 
   const [et, ep] = [draw(h * w * c), draw(h * w * c)];
   const [w0, b0, w2, b2] = [draw(c * c), draw(c, 0.1), draw(c * d), draw(d, 0.1)];
   const params = new ParamStore();
-  params.add("project.0.weight", tf.tensor4d(f32(w0), [1, 1, c, c]), "conv");
-  params.add("project.0.bias", tf.tensor1d(f32(b0)), "plain");
-  params.add("project.2.weight", tf.tensor4d(f32(w2), [1, 1, c, d]), "conv");
-  params.add("project.2.bias", tf.tensor1d(f32(b2)), "plain");
+  params.add("temporal_project.0.weight", tf.tensor4d(f32(w0), [1, 1, c, c]), "conv");
+  params.add("temporal_project.0.bias", tf.tensor1d(f32(b0)), "plain");
+  params.add("temporal_project.2.weight", tf.tensor4d(f32(w2), [1, 1, c, d]), "conv");
+  params.add("temporal_project.2.bias", tf.tensor1d(f32(b2)), "plain");
   const anchorsAt = [0, 2, 3, 5, 6, 9, 11];
   const partnersAt = [1, 2, 4, 5, 7, 8, 11];
   const labels = [0, 1, 0, 2, 1, 0, 2];
