@@ -26,6 +26,7 @@ export * from "./feature_distance.ts";
 export * from "./masked_image_consistency.ts";
 export * from "./pixel_contrast.ts";
 export * from "./patch_contrast.ts";
+export * from "./semantic_patch_contrast.ts";
 export * from "./cluda_contrast.ts";
 export * from "./temporal_contrast.ts";
 // Self-training strategies.

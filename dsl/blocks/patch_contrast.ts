@@ -11,6 +11,7 @@
 import { type Block, defineBlock } from "../block.ts";
 import { int, num, numbers, oneOf } from "../schema.ts";
 import type { Issue } from "../issues.ts";
+import type { Experiment } from "../experiment.ts";
 
 /**
  * The network whose decoder features are contrasted: `student` (with gradient: the paper's
@@ -79,6 +80,64 @@ declare module "../families.ts" {
   }
 }
 
+/** The fields of {@linkcode patchContrast}, with PiPa's defaults (shared by its PiPa++ variant). */
+export const PATCH_CONTRAST_SCHEMA = {
+  weight: num(0.1, { min: 0 }),
+  temperature: num(0.1, { min: 0, exclusiveMin: true }),
+  scale: numbers([0.8, 2.0], { min: 0, length: 2 }),
+  cropFraction: num(0.7, { min: 0, max: 1, exclusiveMin: true }),
+  offsetMultiple: int(8, 1),
+  iou: numbers([0.1, 1.0], { min: 0, length: 2 }),
+  attempts: int(50, 1),
+  flipProbability: num(0.5, { min: 0, max: 1 }),
+  jitterProbability: num(0.8, { min: 0, max: 1 }),
+  jitterStrength: numbers([0.4, 0.4, 0.4, 0.1], { min: 0, length: 4 }),
+  blurProbability: num(0.5, { min: 0, max: 1 }),
+  blurKernel: int(5, 1),
+  blurSigma: numbers([0.1, 2.0], { min: 0, length: 2 }),
+  grayscaleProbability: num(0.2, { min: 0, max: 1 }),
+  projectionDim: int(128, 1),
+  negativesPerCrop: int(1600, 1),
+  bankSteps: int(3, 1),
+  confidence: num(0.9, { min: 0, max: 1 }),
+  startIteration: int(10000, 0),
+  chunk: int(8000, 1),
+  features: oneOf(PATCH_FEATURES, "student"),
+};
+
+/** The checks of {@linkcode patchContrast} (shared by its PiPa++ variant). */
+export function checkPatchContrast(
+  block: Omit<PatchContrastParams, "bankSteps">,
+  { experiment, path }: { experiment: Experiment; path: string },
+): Issue[] {
+  const issues: Issue[] = [];
+  if (experiment.teacher === undefined) {
+    issues.push({
+      path: `${path}.features`,
+      message: `the crops' pseudo-labels and confidences come from the EMA teacher, but the ` +
+        `experiment has no teacher; add teacher: emaTeacher()`,
+    });
+  }
+  const [low, high] = block.scale;
+  if (!(low <= high) || !(block.iou[0] <= block.iou[1]) || block.iou[1] > 1) {
+    issues.push({
+      path: `${path}.${low <= high ? "iou" : "scale"}`,
+      message: `give [min, max] with min ≤ max${low <= high ? " and max ≤ 1" : ""}`,
+    });
+  }
+  if (block.cropFraction > low) {
+    issues.push({
+      path: `${path}.cropFraction`,
+      message: `a crop of ${block.cropFraction} of the image does not fit the smallest ` +
+        `rescale (${low}); choose cropFraction ≤ scale[0]`,
+    });
+  }
+  if (block.blurKernel % 2 === 0) {
+    issues.push({ path: `${path}.blurKernel`, message: "the blur kernel size must be odd" });
+  }
+  return issues;
+}
+
 /**
  * PiPa's patch-wise contrast on the target image: two overlapping, independently flipped and
  * colour-augmented crops; decoder features pooled to stride 8 and projected (1×1 conv, ReLU, 1×1
@@ -89,56 +148,7 @@ export const patchContrast = defineBlock<"patchContrast", PatchContrastParams>({
   kind: "patchContrast",
   family: "loss",
   summary: "PiPa patch-wise contrast of two overlapping target crops",
-  schema: {
-    weight: num(0.1, { min: 0 }),
-    temperature: num(0.1, { min: 0, exclusiveMin: true }),
-    scale: numbers([0.8, 2.0], { min: 0, length: 2 }),
-    cropFraction: num(0.7, { min: 0, max: 1, exclusiveMin: true }),
-    offsetMultiple: int(8, 1),
-    iou: numbers([0.1, 1.0], { min: 0, length: 2 }),
-    attempts: int(50, 1),
-    flipProbability: num(0.5, { min: 0, max: 1 }),
-    jitterProbability: num(0.8, { min: 0, max: 1 }),
-    jitterStrength: numbers([0.4, 0.4, 0.4, 0.1], { min: 0, length: 4 }),
-    blurProbability: num(0.5, { min: 0, max: 1 }),
-    blurKernel: int(5, 1),
-    blurSigma: numbers([0.1, 2.0], { min: 0, length: 2 }),
-    grayscaleProbability: num(0.2, { min: 0, max: 1 }),
-    projectionDim: int(128, 1),
-    negativesPerCrop: int(1600, 1),
-    bankSteps: int(3, 1),
-    confidence: num(0.9, { min: 0, max: 1 }),
-    startIteration: int(10000, 0),
-    chunk: int(8000, 1),
-    features: oneOf(PATCH_FEATURES, "student"),
-  },
+  schema: PATCH_CONTRAST_SCHEMA,
   views: () => ["target"],
-  check: (block, { experiment, path }) => {
-    const issues: Issue[] = [];
-    if (experiment.teacher === undefined) {
-      issues.push({
-        path: `${path}.features`,
-        message: `the crops' pseudo-labels and confidences come from the EMA teacher, but the ` +
-          `experiment has no teacher; add teacher: emaTeacher()`,
-      });
-    }
-    const [low, high] = block.scale;
-    if (!(low <= high) || !(block.iou[0] <= block.iou[1]) || block.iou[1] > 1) {
-      issues.push({
-        path: `${path}.${low <= high ? "iou" : "scale"}`,
-        message: `give [min, max] with min ≤ max${low <= high ? " and max ≤ 1" : ""}`,
-      });
-    }
-    if (block.cropFraction > low) {
-      issues.push({
-        path: `${path}.cropFraction`,
-        message: `a crop of ${block.cropFraction} of the image does not fit the smallest ` +
-          `rescale (${low}); choose cropFraction ≤ scale[0]`,
-      });
-    }
-    if (block.blurKernel % 2 === 0) {
-      issues.push({ path: `${path}.blurKernel`, message: "the blur kernel size must be odd" });
-    }
-    return issues;
-  },
+  check: checkPatchContrast,
 });

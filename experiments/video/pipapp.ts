@@ -1,10 +1,14 @@
 /**
- * PiPa++ on the video benchmark: PiPa on DAFormer (`experiments/video/pipa.ts`) plus the
- * temporal contrast across target frames (t, t−1) with the exact SynthCity flow, the task-smart
- * sampling and the semantic-aware memory (`experiments/pipapp.ts`).
+ * PiPa++ on the video benchmark: PiPa on DAFormer (`experiments/video/pipa.ts`) with PiPa++'s
+ * patch term (negatives from the semantic-aware memory, task-smart sampling) and the temporal
+ * contrast across target frames (t, t−1) with the exact SynthCity flow; the two terms share one
+ * memory (`experiments/pipapp.ts`).
  */
-import { extend } from "../../dsl/mod.ts";
+import { extend, type PatchContrastBlock } from "../../dsl/mod.ts";
 import videoPipa from "./pipa.ts";
-import { pipappTemporal } from "../pipapp.ts";
+import { pipappPatch, pipappTemporal } from "../pipapp.ts";
 
-export default extend(videoPipa, pipappTemporal);
+export default extend(
+  extend(videoPipa, pipappPatch(videoPipa.losses.patch as PatchContrastBlock)),
+  pipappTemporal,
+);

@@ -10,9 +10,10 @@
  *   points with a valid partner and a label, and the memory's entries. Its image is frame t−k.
  * - Network `temporalContrast`: the projection `temporal_project.0` (1×1 C→C) → ReLU → `temporal_project.2` (1×1
  *   C→d), in the default group (as PiPa's patch projection).
- * - Network `semanticMemory`: the memory's buffers (`SemanticMemory.serialize`), so checkpoints
- *   carry it and a resumed run contrasts against the same bits. The after-step hook pushes the
- *   step's anchors (the student's frame-t embeddings, constants) with the teacher's labels.
+ * - Network `semanticMemory` (`semantic_memory_network.ts`, shared with a patch contrast that
+ *   asks for it): the memory's buffers, so checkpoints carry it and a resumed run contrasts
+ *   against the same bits. The after-step hook pushes the step's anchors (the student's frame-t
+ *   embeddings, constants) with the teacher's labels.
  * - The term: `temporalContrastLoss` of the anchors against their partners (student with
  *   gradient, or teacher constants), negatives of other pseudo-classes from the partners and the
  *   memory, the task-smart selection (`selectHard`) unless `sampling: "all"`.
@@ -34,11 +35,8 @@ import {
   temporalContrastLoss,
 } from "../losses/temporal_contrast.ts";
 import { labelled } from "../losses/task_smart_sampling.ts";
-import {
-  entriesTensor,
-  type MemoryEntries,
-  SemanticMemory,
-} from "../strategies/semantic_memory.ts";
+import { entriesTensor, type MemoryEntries } from "../strategies/semantic_memory.ts";
+import { shareSemanticMemory } from "./semantic_memory_network.ts";
 import type { KernelUse } from "../compile/kernels.ts";
 import { registerBlockModule } from "./registry.ts";
 import { countParams, type SegmentorNetwork } from "./model.ts";
@@ -48,8 +46,6 @@ type TemporalContrastBlock = Block<"temporalContrast", TemporalContrastParams>;
 
 /** The projection's network. */
 const PROJECTION = "temporalContrast";
-/** The memory's network (one per program: the contrasts that share it declare the same name). */
-const MEMORY = "semanticMemory";
 /** The decoder's embedding and logits are at stride 4. */
 const FEATURE_STRIDE = 4;
 
@@ -156,16 +152,6 @@ interface StepPoints {
   embeddings?: tf.Tensor2D;
 }
 
-/** The host memory, restored from the `semanticMemory` buffers (the checkpointed truth). */
-async function readMemory(context: StepContext, memory: SemanticMemory): Promise<void> {
-  const params = context.network(MEMORY).params;
-  const state: Record<string, Float32Array> = {};
-  for (const name of Object.keys(memory.stateShapes())) {
-    state[name] = (await params.get(name).data()) as Float32Array;
-  }
-  memory.restore(state);
-}
-
 registerBlockModule<TemporalContrastBlock>({
   kind: "temporalContrast",
   lower(block, builder, place) {
@@ -173,14 +159,14 @@ registerBlockModule<TemporalContrastBlock>({
     const previous = `${term}.previous`;
     const pointsView = `${term}.points`;
     let points: StepPoints | undefined;
-    let memory: SemanticMemory | undefined;
-    const memoryOptions = (classes: number) => ({
-      classes,
-      capacity: Math.max(1, block.memoryCapacity),
-      dim: block.projectionDim,
-      threshold: block.memoryThreshold,
-      perClassPerPush: block.memoryPerStep,
-    });
+    const memory = block.memoryCapacity > 0
+      ? shareSemanticMemory(builder, {
+        capacity: block.memoryCapacity,
+        dim: block.projectionDim,
+        threshold: block.memoryThreshold,
+        perClassPerPush: block.memoryPerStep,
+      }, place.path)
+      : undefined;
 
     builder.adjustPipeline("target", (pipeline) => ({ ...pipeline, pairs: true }));
     builder.addNetwork({
@@ -203,29 +189,6 @@ registerBlockModule<TemporalContrastBlock>({
         return Promise.resolve({ params });
       },
     });
-    if (block.memoryCapacity > 0) {
-      builder.addNetwork({
-        name: MEMORY,
-        trainable: false,
-        checkpointed: true,
-        exported: false,
-        describe: () =>
-          `PiPa++'s semantic-aware memory: a FIFO of ${block.memoryCapacity} embeddings of ` +
-          `${block.projectionDim} dimensions per class, from teacher confidence ≥ ` +
-          `${block.memoryThreshold}`,
-        build(context) {
-          const student = context.networks.get("student") as SegmentorNetwork;
-          const shapes = new SemanticMemory(memoryOptions(student.model.head.numClasses))
-            .stateShapes();
-          const params = new ParamStore();
-          for (const [name, shape] of Object.entries(shapes)) {
-            params.add(name, tf.zeros(shape), "plain", false);
-          }
-          return Promise.resolve({ params });
-        },
-      });
-    }
-
     const started = (context: StepContext) => context.iteration >= block.startIteration;
     const teacherPass = (view: string): PassRequest => ({
       network: "teacher",
@@ -306,12 +269,7 @@ registerBlockModule<TemporalContrastBlock>({
           classes: new Int32Array(0),
           rows: 0,
         };
-        if (block.memoryCapacity > 0) {
-          const student = context.network("student") as SegmentorNetwork;
-          memory ??= new SemanticMemory(memoryOptions(student.model.head.numClasses));
-          await readMemory(context, memory);
-          entries = memory.all();
-        }
+        if (memory !== undefined) entries = await memory.entries(context);
         points = {
           iteration: context.iteration,
           anchors,
@@ -398,8 +356,8 @@ registerBlockModule<TemporalContrastBlock>({
         context.own(similarity);
         context.metric(`${term}:positiveSimilarity`, similarity);
         if (memory !== undefined) {
-          const held = Array.from({ length: memory.options.classes }, (_, c) => memory!.size(c));
-          const fill = tf.keep(tf.tensor1d(held.map((n) => n / memory!.options.capacity)));
+          const held = memory.sizes();
+          const fill = tf.keep(tf.tensor1d(held.map((n) => n / memory.options.capacity)));
           context.own(fill);
           context.metric(`${term}:memoryFill`, fill);
         }
@@ -414,12 +372,7 @@ registerBlockModule<TemporalContrastBlock>({
         const embeddings = step.embeddings;
         step.embeddings = undefined;
         if (memory !== undefined) {
-          memory.push(await embeddings.data(), step.labels, step.confidence);
-          const params = context.network(MEMORY).params;
-          for (const [name, values] of Object.entries(memory.serialize())) {
-            const buffer = params.get(name);
-            tf.tidy(() => buffer.assign(tf.tensor(values, buffer.shape)));
-          }
+          await memory.push(context, await embeddings.data(), step.labels, step.confidence);
         }
         embeddings.dispose();
       },

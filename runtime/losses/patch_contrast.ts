@@ -16,6 +16,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { type SamplingOptions, taskSmartSample } from "./task_smart_sampling.ts";
 
 /** x as a constant: its value, and no gradient to what produced it. */
 export const stopGradient: <T extends tf.Tensor>(x: T) => T = tf.customGrad(
@@ -66,6 +67,11 @@ export interface Direction {
   confidence: tf.Tensor1D;
   /** The partners' confidences `[n]`. */
   partnerConfidence: tf.Tensor1D;
+  /**
+   * `[n, m]` 1 where a negative may count for an anchor (PiPa++'s task-smart selection); absent:
+   * every other-class negative counts (PiPa).
+   */
+  negativeMask?: tf.Tensor2D;
 }
 
 /** The negatives: bank features `[m, d]` (constants) and pseudo-labels `[m]` (−1: empty slot). */
@@ -106,7 +112,11 @@ export function directionalContrast(
       tf.notEqual(tf.expandDims(label, 1), tf.expandDims(bankLabels, 0)),
       tf.expandDims(tf.greaterEqual(bankLabels, 0), 0),
     );
-    const terms = tf.mul(tf.exp(tf.sub(tf.div(similarity, tau), shift)), tf.cast(other, "float32"));
+    const counted = direction.negativeMask === undefined ? tf.cast(other, "float32") : tf.mul(
+      tf.cast(other, "float32"),
+      tf.slice(direction.negativeMask, [0, start], [-1, size]),
+    );
+    const terms = tf.mul(tf.exp(tf.sub(tf.div(similarity, tau), shift)), counted);
     negativeSum = tf.add(negativeSum, tf.sum(terms, 1));
   }
   const loss = tf.neg(tf.log(tf.add(tf.div(positive, tf.add(positive, negativeSum)), 1e-8)));
@@ -149,4 +159,38 @@ export function contrastSimilarities(
     }
     return { positive, negative: tf.div(sum, tf.maximum(count, 1)) as tf.Scalar };
   });
+}
+
+/**
+ * PiPa++'s task-smart selection of the negatives (`task_smart_sampling.ts`): for each anchor the
+ * `fraction` of its other-class negatives (filled slots) of highest similarity, as an `[n, m]`
+ * mask for {@linkcode Direction.negativeMask}. Read on the host synchronously, so that a term can
+ * select inside its gradient: CPU backends (wasm, cpu) only. No gradient flows through it.
+ */
+export function taskSmartNegatives(
+  anchor: tf.Tensor2D,
+  label: tf.Tensor1D,
+  negatives: Negatives,
+  options: Pick<SamplingOptions, "fraction" | "minimum">,
+): tf.Tensor2D {
+  const [n, m] = [anchor.shape[0], negatives.features.shape[0]];
+  const similarity = tf.tidy(() =>
+    tf.matMul(stopGradient(anchor), stopGradient(negatives.features), false, true)
+  );
+  const values = similarity.dataSync() as Float32Array;
+  similarity.dispose();
+  const classes = Int32Array.from(negatives.labels.dataSync());
+  const { negatives: chosen } = taskSmartSample({
+    similarity: values,
+    anchorClasses: Int32Array.from(label.dataSync()),
+    candidateClasses: classes,
+    negativeValid: classes.map((c) => (c >= 0 ? 1 : 0)),
+  }, { ...options, negativeQuota: "pooled" });
+  const mask = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let k = chosen.offsets[i]; k < chosen.offsets[i + 1]; k++) {
+      mask[i * m + chosen.indices[k]] = 1;
+    }
+  }
+  return tf.tensor2d(mask, [n, m]);
 }

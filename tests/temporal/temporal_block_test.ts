@@ -8,11 +8,17 @@
 import { strict as assert } from "node:assert";
 import { tf } from "../../runtime/tf.ts";
 import { useBackend } from "../../runtime/backend/mod.ts";
-import { extend, synthCitySequence, temporalContrast } from "../../dsl/mod.ts";
+import {
+  extend,
+  semanticPatchContrast,
+  synthCitySequence,
+  temporalContrast,
+} from "../../dsl/mod.ts";
 import { compile } from "../../runtime/compile/program.ts";
 import { RandomStream } from "../../runtime/random.ts";
 import { ParamStore } from "../../runtime/nn/params.ts";
 import { gridFlow, projectGrid } from "../../runtime/blocks/temporal_contrast.ts";
+import { taskSmartNegatives } from "../../runtime/losses/patch_contrast.ts";
 import {
   flowCorrespondence,
   TEMPORAL_CONTRAST_DEFAULTS,
@@ -230,6 +236,72 @@ Deno.test({
     const fills = train.map((r) => (r as unknown as Record<string, number>).temporalMemoryFill);
     assert.ok(fills.at(-1)! > 0 && fills.every((f) => f >= 0 && f <= 1), JSON.stringify(fills));
     const last = await readCheckpoint(checkpointPath(dir, 6));
+    const count = last.file.tensors.get("semanticMemory.memory.count")!.data as Float32Array;
+    assert.ok(count.some((v) => v > 0) && count.every((v) => v <= 4), `${count}`);
+  },
+});
+
+/** The tiny video run with PiPa++'s patch term: both terms share one memory of 4 a class. */
+const tinyShared = extend(tinyVideo, {
+  losses: {
+    patch: semanticPatchContrast({
+      startIteration: 3,
+      negativesPerCrop: 8,
+      confidence: 0,
+      memoryCapacity: 4,
+      memoryThreshold: 0,
+    }),
+  },
+});
+
+Deno.test("task-smart negatives: per anchor the highest-similarity tenth of other-class rows", async () => {
+  await useBackend("cpu");
+  // Two anchors (classes 0 and 1) against 12 negatives, row 11 an empty slot (−1, never a
+  // candidate): anchor 0 has the 9 rows of classes 1–2, anchor 1 the 6 of classes 0 and 2; at
+  // 10 % both keep the minimum of one, the most similar.
+  const angles = [0.1, 0.2, 0.9, 0.3, 1.5, 0.05, 2.0, 0.7, 0.15, 1.1, 0.4, 2.5];
+  const labels = [0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, -1];
+  const features = tf.tensor2d(angles.map((a) => [Math.cos(a), Math.sin(a)]));
+  const anchor = tf.tensor2d([[1, 0], [0, 1]]);
+  const mask = taskSmartNegatives(
+    anchor,
+    tf.tensor1d([0, 1], "int32"),
+    { features, labels: tf.tensor1d(labels, "int32") },
+    { fraction: 0.1, minimum: 1 },
+  );
+  const values = await mask.array();
+  // Anchor (1, 0): cosine falls with the angle; among rows 2–10 (classes 1, 2) the smallest
+  // angle is row 5 (0.05). Anchor (0, 1): sine rises to π/2; among rows 0, 1, 7–10 the angle
+  // nearest π/2 is row 9 (1.1).
+  assert.deepEqual(values[0].map((v, j) => (v ? j : -1)).filter((j) => j >= 0), [5]);
+  assert.deepEqual(values[1].map((v, j) => (v ? j : -1)).filter((j) => j >= 0), [9]);
+});
+
+Deno.test("one semantic memory per program: terms that share it must agree on its shape", () => {
+  const program = compile(tinyShared);
+  assert.equal(program.networks.filter((n) => n.name === "semanticMemory").length, 1);
+  assert.throws(
+    () => compile(extend(tinyShared, { losses: { temporal: { memoryCapacity: 8 } } })),
+    /losses\.temporal: the semantic memory is shared with losses\.patch, which declares it with capacity 4 \(here: capacity 8\)/,
+  );
+});
+
+Deno.test({
+  name: "PiPa++'s patch and temporal terms fill one memory and resume with it bit for bit",
+  sanitizeResources: false,
+  async fn() {
+    await useBackend("wasm");
+    await ensureTinyEncoder();
+    const program = compile(
+      extend(tinyShared, { run: { iterations: 6 }, evaluation: { every: 6 } }),
+    );
+    const { records, dir } = await trainAndResume(program, ".cache/test-temporal-shared", 4);
+    const late = records.filter((r) => r.type === "train" && r.iter! >= 6);
+    assert.ok(late.every((r) => r.losses!.patch > 0), JSON.stringify(late));
+    const fill = late.map((r) => (r as unknown as Record<string, number>).patchMemoryFill);
+    assert.ok(fill.every((f) => f > 0 && f <= 1), JSON.stringify(fill));
+    const last = await readCheckpoint(checkpointPath(dir, 6));
+    assert.ok(!last.file.tensors.has("patchBank.bank.features"), "no FIFO bank");
     const count = last.file.tensors.get("semanticMemory.memory.count")!.data as Float32Array;
     assert.ok(count.some((v) => v > 0) && count.every((v) => v <= 4), `${count}`);
   },
