@@ -1,11 +1,13 @@
 /**
  * Fields every dataset block shares: the published pipeline of its role
  * (`shared/reference/daformer_hrda_mic.md` §1.4): keep-ratio resize to `scale`, random crop
- * `crop` with the category-ratio retry, flip. Not a block: the dataset block files spread these.
+ * `crop` with the category-ratio retry, flip; and the fields the video readers' blocks add (the
+ * pair offset, the flow folder, which frames). Not a block: the dataset block files spread these.
  *
  * @module
  */
-import { num, pair } from "../schema.ts";
+import type { Issue } from "../issues.ts";
+import { int, num, oneOf, pair, text } from "../schema.ts";
 
 /** The encoder's output stride: crops (and evaluated images) must be multiples of it. */
 export const ENCODER_STRIDE = 32;
@@ -40,4 +42,43 @@ export interface FolderDatasetParams extends PipelineParams {
   root: string;
   /** Split (Cityscapes `train`/`val`; GTA5 and SYNTHIA have one). */
   split: string;
+}
+
+/** Which frames of a video dataset are examples: the labelled ones, or every frame with a pair. */
+export const SEQUENCE_FRAMES = ["labelled", "all"] as const;
+
+/** Parameters of the video-dataset blocks (frame pairs read from the official layouts). */
+export interface SequenceDatasetParams extends FolderDatasetParams {
+  /**
+   * The offset k of a pair (frame t with frame t−k): 1, the previous frame, as DA-VSN and TPS
+   * pair frames; negative pairs with a later frame (UnifiedVideoDA's VIPER source, −1).
+   */
+  offset: number;
+  /**
+   * A folder of `.flo` files of the flow t → t−k mirroring the split's image folder
+   * (`runtime/data/video/file_pairs.ts`), as FlowNet2 writes them; "" = no flow.
+   */
+  flowRoot: string;
+  /**
+   * `labelled` (default): the frames with a label file are the examples; `all`: every frame with
+   * a frame t−k, labelled or not (an unlabelled target's whole sequences).
+   */
+  frames: (typeof SEQUENCE_FRAMES)[number];
+}
+
+/** The video-dataset fields' schema (offset 1, no flow, the labelled frames). */
+export const SEQUENCE = {
+  offset: int(1, -1000, 1000),
+  flowRoot: text(""),
+  frames: oneOf(SEQUENCE_FRAMES, "labelled"),
+} as const;
+
+/** A zero offset would pair a frame with itself. */
+export function checkSequenceOffset(block: SequenceDatasetParams, path: string): Issue[] {
+  if (block.offset !== 0) return [];
+  return [{
+    path: `${path}.offset`,
+    message: "the offset k pairs frame t with frame t−k, so it must be nonzero (1: the previous " +
+      "frame, −1: the next)",
+  }];
 }

@@ -5,7 +5,11 @@
  *
  * @module
  */
-export type { FolderDatasetParams, PipelineParams } from "./dataset_fields.ts";
+export type {
+  FolderDatasetParams,
+  PipelineParams,
+  SequenceDatasetParams,
+} from "./dataset_fields.ts";
 // Model: encoders, decoders, the network that joins them.
 export * from "./mit.ts";
 export * from "./daformer_head.ts";
@@ -18,6 +22,9 @@ export * from "./synth_city_sequence.ts";
 export * from "./gta5.ts";
 export * from "./synthia.ts";
 export * from "./cityscapes.ts";
+export * from "./cityscapes_seq.ts";
+export * from "./viper_seq.ts";
+export * from "./synthia_seq.ts";
 export * from "./loader.ts";
 export * from "./rare_class_sampling.ts";
 // Loss terms.

@@ -1,8 +1,9 @@
 /**
  * The dataset family's runtime module: what `openDataset` needs for each dataset block, its
  * training pipeline (keep-ratio resize, crop with the category-ratio check, flip) and its `plan`
- * phrase. SynthCity and its sequences are generated in memory; GTA5, SYNTHIA and Cityscapes are read from their
- * published on-disk layouts under `root`.
+ * phrase. SynthCity and its sequences are generated in memory; GTA5, SYNTHIA and Cityscapes, and
+ * the video datasets Cityscapes-Seq, VIPER and SYNTHIA-Seq, are read from their published on-disk
+ * layouts under `root`.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import type {
   Block,
   FolderDatasetParams,
   PipelineParams,
+  SequenceDatasetParams,
   SynthCityParams,
   SynthCitySequenceParams,
 } from "../../dsl/mod.ts";
@@ -91,3 +93,38 @@ function folderDataset(kind: "gta5" | "synthia" | "cityscapes"): void {
 folderDataset("gta5");
 folderDataset("synthia");
 folderDataset("cityscapes");
+
+/**
+ * The module of a video dataset read from its on-disk layout: as {@linkcode folderDataset}, plus
+ * the pair offset, the frames and the flow folder, which the reader needs to pair frames.
+ */
+function sequenceDataset(kind: "cityscapesSeq" | "viperSeq" | "synthiaSeq"): void {
+  registerBlockModule<Block<typeof kind, SequenceDatasetParams>>({
+    kind,
+    dataset: (block, path) => ({
+      request: {
+        dataset: kind,
+        root: block.root,
+        split: block.split,
+        domain: "",
+        count: 0,
+        seed: 0,
+        field: path,
+        sequenceReader: {
+          offset: block.offset,
+          frames: block.frames,
+          // "" is the DSL's unset text: no flow folder.
+          ...(block.flowRoot === "" ? {} : { flowRoot: block.flowRoot }),
+        },
+      },
+      pipeline: pipelineOf(block),
+      describe: `${kind} ${block.root} (${block.split}, ${block.frames} frames, pairs at offset ` +
+        `${block.offset}, ${block.flowRoot === "" ? "no flow" : `flow ${block.flowRoot}`})`,
+      crop: block.crop,
+    }),
+  });
+}
+
+sequenceDataset("cityscapesSeq");
+sequenceDataset("viperSeq");
+sequenceDataset("synthiaSeq");

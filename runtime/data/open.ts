@@ -1,6 +1,7 @@
 /**
- * Opens a dataset by name: the real-format readers, the embedded SynthCity, or its sequences
- * (frame pairs with their flow, `runtime/data/video/`).
+ * Opens a dataset by name: the real-format readers, the video readers (Cityscapes-Seq, VIPER,
+ * SYNTHIA-Seq: frame pairs with `.flo` flow), the embedded SynthCity, or its sequences (frame
+ * pairs with their exact flow, `runtime/data/video/`).
  *
  * @module
  */
@@ -8,6 +9,8 @@ import type { SegmentationDataset } from "./dataset.ts";
 import { openCityscapes, openGta5, openSynthia } from "./readers/datasets.ts";
 import { type Domain, openSynthCity } from "./synthcity/mod.ts";
 import { openSynthCitySequence } from "./video/synthcity.ts";
+import { openCityscapesSeq, openViperSeq, type SequenceReaderOptions } from "./video/readers.ts";
+import { openSynthiaSeq } from "./video/synthia_seq.ts";
 
 /** Dataset names `openDataset` understands. */
 export const DATASET_NAMES = [
@@ -16,7 +19,20 @@ export const DATASET_NAMES = [
   "synthia",
   "synthcity",
   "synthcitySequence",
+  "cityscapesSeq",
+  "viperSeq",
+  "synthiaSeq",
 ] as const;
+
+/** The video readers' options a request carries (`runtime/data/video/readers.ts`). */
+export interface SequenceReaderRequest {
+  /** The offset k: frame t pairs with frame t−k (default 1). */
+  offset?: number;
+  /** `labelled` (default): the labelled frames; `all`: every frame with a frame t−k. */
+  frames?: "labelled" | "all";
+  /** A folder of `.flo` files of the flow t → t−k (unset: no flow). */
+  flowRoot?: string;
+}
 
 /** Which dataset to open, as the command line gives it. */
 export interface DatasetRequest {
@@ -36,6 +52,8 @@ export interface DatasetRequest {
   version?: number;
   /** SynthCity sequences: how many sequences, frames per sequence and the pair offset k. */
   sequence?: { sequences: number; frames: number; offset: number };
+  /** The video readers (`cityscapesSeq`, `viperSeq`, `synthiaSeq`): offset, frames and flow. */
+  sequenceReader?: SequenceReaderRequest;
   /**
    * Whether a label value outside the dataset's ids (a Cityscapes `labelIds` 99) is an error
    * rather than a warning; unset: the process default (`setStrictLabels`, `--strict-labels`).
@@ -85,6 +103,14 @@ export async function openDataset(request: DatasetRequest): Promise<Segmentation
     throw new UsageError(`${flag} is required for ${request.dataset}.`);
   }
   const options = { strictLabels: request.strictLabels, field: request.field };
+  const reader: SequenceReaderOptions = { ...options, ...request.sequenceReader };
+  if (request.dataset === "cityscapesSeq") {
+    return await openCityscapesSeq(request.root, request.split, reader);
+  }
+  if (request.dataset === "viperSeq") {
+    return await openViperSeq(request.root, request.split, reader);
+  }
+  if (request.dataset === "synthiaSeq") return await openSynthiaSeq(request.root, reader);
   if (request.dataset === "cityscapes") {
     return await openCityscapes(request.root, request.split, "auto", options);
   }

@@ -15,7 +15,7 @@ import {
   SYNTHIA_ID_COUNT,
   SYNTHIA_ID_TO_TRAIN_ID,
 } from "../labels.ts";
-import { checkTrainIds, labelIds, mapIds } from "./decode.ts";
+import { checkTrainIds, labelIds, mapIds, synthiaClassIds } from "./decode.ts";
 import { FileDataset, listFiles, pairByKey, requireDirectory, requireSome } from "./files.ts";
 import { type IdSpace, reportUnknownLabels } from "./unknown_labels.ts";
 import { type ReaderOptions, readerSettings } from "./options.ts";
@@ -161,18 +161,7 @@ export async function openSynthia(
   const entries = pairByKey(root, images, await listFiles(labelDir, ".png"), basename, basename);
   const decode = async (file: string) => {
     const png = await readPng(file);
-    if (png.depth !== 16 || png.palette !== undefined) {
-      throw new Error(
-        `${file}: expected a SYNTHIA label, a 16-bit PNG with the class id in its first channel, ` +
-          `but found ${png.depth}-bit${
-            png.palette ? " indexed" : ""
-          } data. Use the GT/LABELS files of ` +
-          `SYNTHIA-RAND-CITYSCAPES, not GT/COLOR.`,
-      );
-    }
-    const n = png.width * png.height;
-    const ids = new Uint16Array(n);
-    for (let i = 0; i < n; i++) ids[i] = png.data[i * png.channels];
+    const ids = synthiaClassIds(png, file, "SYNTHIA-RAND-CITYSCAPES");
     const label = mapIds(ids, SYNTHIA_TABLE);
     reportUnknownLabels(ids, file, SYNTHIA_IDS, settings.strict);
     return { label, width: png.width, height: png.height };

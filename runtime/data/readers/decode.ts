@@ -54,6 +54,25 @@ export function labelIds(png: PngImage, file: string, expected: string): Uint8Ar
   return png.data as Uint8Array;
 }
 
+/**
+ * SYNTHIA class ids from a `GT/LABELS` file: a 16-bit PNG whose first (R) channel is the class id
+ * (the second the instance id), as both SYNTHIA-RAND-CITYSCAPES and SYNTHIA-SEQS store them.
+ * `release` names the dataset in the error for any other file (a `GT/COLOR` picture, say).
+ */
+export function synthiaClassIds(png: PngImage, file: string, release: string): Uint16Array {
+  if (png.depth !== 16 || png.palette !== undefined) {
+    throw new Error(
+      `${file}: expected a SYNTHIA label, a 16-bit PNG with the class id in its first channel, ` +
+        `but found ${png.depth}-bit${png.palette ? " indexed" : ""} data. Use the GT/LABELS ` +
+        `files of ${release}, not GT/COLOR.`,
+    );
+  }
+  const n = png.width * png.height;
+  const ids = new Uint16Array(n);
+  for (let i = 0; i < n; i++) ids[i] = png.data[i * png.channels];
+  return ids;
+}
+
 /** Maps raw ids through a 256-entry lookup table. */
 export function mapIds(ids: ArrayLike<number>, table: Uint8Array): Uint8Array {
   const out = new Uint8Array(ids.length);

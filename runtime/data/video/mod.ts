@@ -41,14 +41,19 @@ export {
   type SequenceReaderOptions,
   type ViperOptions,
 } from "./readers.ts";
+export { openSynthiaSeq, SYNTHIA_SEQ_CAMERA, type SynthiaSeqOptions } from "./synthia_seq.ts";
+export { SYNTHIA_SEQ_ID_COUNT, SYNTHIA_SEQ_ID_TO_TRAIN_ID } from "./synthia_seq_labels.ts";
 export { FilePairDataset } from "./file_pairs.ts";
 export {
   LABELLED_FRAME,
   type SequenceWriteOptions,
+  synthiaSeqFolder,
   type ViperWriteOptions,
   writeCityscapesSeq,
+  writeSynthiaSeq,
   writeViperSeq,
   type WrittenSequences,
+  type WrittenSynthiaSeq,
 } from "./write.ts";
 export {
   TRAIN_ID_TO_VIPER_ID,

@@ -76,10 +76,10 @@ const VIPER_IDS: IdSpace = {
 };
 
 /** A parsed frame file name: its sequence key and frame number. */
-type FrameName = { sequence: string; frame: number };
+export type FrameName = { sequence: string; frame: number };
 
 /** Groups frame files by sequence; a file whose name does not parse is an error. */
-function groupFrames(
+export function groupFrames(
   files: readonly string[],
   parse: (name: string) => FrameName | undefined,
   layout: string,
@@ -106,7 +106,7 @@ function groupFrames(
 }
 
 /** The frames to pair: every labelled frame, or every frame (with its label when it has one). */
-function targetsOf(
+export function targetsOf(
   frames: SequenceFrames,
   labels: SequenceFrames,
   selection: "labelled" | "all",
@@ -134,19 +134,23 @@ function targetsOf(
 }
 
 /** What a reader found on disk, ready to pair. */
-interface Scan {
+export interface Scan {
+  /** Dataset root (entry names are relative to it). */
   root: string;
   /** The split's image folder (a flow root mirrors it). */
   imageDir: string;
+  /** Every frame image found, by sequence. */
   frames: SequenceFrames;
+  /** The frames t to pair. */
   targets: PairTarget[];
+  /** The expected layout, for messages. */
   layout: string;
   /** Whether a frame t−k beyond its sequence's ends drops the target (else fails). */
   skipSequenceEnds: boolean;
 }
 
 /** Pairs the targets, fails on an empty result, attaches flow when asked. */
-async function finishPairs(
+export async function finishPairs(
   scan: Scan,
   offset: number,
   options: SequenceReaderOptions,

@@ -2,7 +2,8 @@
  * Writes SynthCity sequences in the video datasets' on-disk layouts, so the readers of
  * `readers.ts` read them: Cityscapes-Seq (`leftImg8bit_sequence/`, with the `gtFine`
  * `labelTrainIds` of each snippet's 20th frame, index 19, only, as Cityscapes labels it) and VIPER
- * (`SPLIT/img/`, `SPLIT/cls/` of VIPER class ids on every frame). With `flow`, the exact flow
+ * (`SPLIT/img/`, `SPLIT/cls/` of VIPER class ids on every frame), and SYNTHIA-SEQS (one sequence
+ * folder each, 16-bit `GT/LABELS` on every frame, `synthia_seq.ts`). With `flow`, the exact flow
  * t → t−k of every pair goes into `.flo` files in the flow-folder layout of `file_pairs.ts`,
  * invalid pixels stored as Middlebury's unknown flow.
  *
@@ -10,7 +11,7 @@
  */
 import { dirname, join } from "node:path";
 import { writePng } from "../png.ts";
-import { IGNORE_LABEL, PALETTE } from "../labels.ts";
+import { IGNORE_LABEL, inverseMapping, PALETTE } from "../labels.ts";
 import { buildScene } from "../synthcity/scene.ts";
 import {
   type OpticalFlow,
@@ -29,6 +30,8 @@ import { writeJpeg } from "./image.ts";
 import { checkOffset } from "./pairs.ts";
 import { SNIPPET_FRAMES } from "./synthcity.ts";
 import { TRAIN_ID_TO_VIPER_ID, VIPER_ID_TO_TRAIN_ID } from "./viper_labels.ts";
+import { SYNTHIA_SEQ_ID_TO_TRAIN_ID } from "./synthia_seq_labels.ts";
+import { SYNTHIA_SEQ_CAMERA } from "./synthia_seq.ts";
 
 /** The frame of each Cityscapes snippet that carries a label (its 20th). */
 export const LABELLED_FRAME = 19;
@@ -205,6 +208,77 @@ export async function writeViperSeq(
     async flow(s, t, flow, root) {
       const path = join(root, seq(s), `${stem(s, t)}.flo`);
       await writeFlowFile(path, flow, written.flows);
+    },
+  });
+  return written;
+}
+
+/** The SYNTHIA-SEQS ids written for trainIds (classes SYNTHIA-SEQS lacks have none). */
+const TO_SYNTHIA_SEQ_ID = inverseMapping(SYNTHIA_SEQ_ID_TO_TRAIN_ID);
+
+/**
+ * The folder of SynthCity sequence `s` written as SYNTHIA-SEQS,
+ * `SYNTHIA-SEQS-<s + 1:02d>-SYNTHCITY`, after the release's `SYNTHIA-SEQS-<sequence>-<condition>`
+ * (`SYNTHIA-SEQS-04-DAWN`).
+ */
+export function synthiaSeqFolder(sequence: number): string {
+  return `SYNTHIA-SEQS-${String(sequence + 1).padStart(2, "0")}-SYNTHCITY`;
+}
+
+/** The files {@linkcode writeSynthiaSeq} wrote, and the sequence folders. */
+export interface WrittenSynthiaSeq extends WrittenSequences {
+  /** One root per sequence, `out/<synthiaSeqFolder(s)>`, in order: what `openSynthiaSeq` opens. */
+  roots: string[];
+  /** With `flow`, each sequence's flow root, `flow.root/<synthiaSeqFolder(s)>`, in order. */
+  flowRoots: string[];
+}
+
+/**
+ * Writes `sequences` SynthCity sequences under `out` in the SYNTHIA-SEQS layout. SYNTHIA-SEQS keeps
+ * one sequence per folder, so sequence s goes to `out/<synthiaSeqFolder(s)>` (each one root of
+ * `openSynthiaSeq`), frame t as `RGB/Stereo_Left/Omni_F/<t:06d>.png` with the label
+ * `GT/LABELS/Stereo_Left/Omni_F/<t:06d>.png`: 16-bit RGB, the SYNTHIA-SEQS class id in the first
+ * channel, instance 0 in the second (classes SYNTHIA-SEQS lacks, wall, terrain, truck, bus,
+ * train, motorcycle and bicycle, as 0 `void`). With `flow`, sequence s's `.flo` files go to
+ * `flow.root/<synthiaSeqFolder(s)>/<t:06d>.flo`, so that folder is its flow root. `split` is not
+ * used: SYNTHIA-SEQS has none.
+ */
+export async function writeSynthiaSeq(
+  out: string,
+  options: SequenceWriteOptions,
+): Promise<WrittenSynthiaSeq> {
+  const written: WrittenSynthiaSeq = {
+    images: [],
+    labels: [],
+    flows: [],
+    roots: [],
+    flowRoots: [],
+  };
+  const name = (t: number) => String(t).padStart(6, "0");
+  await eachFrame(options, {
+    async frame(s, frame) {
+      const { width, height } = frame;
+      const root = join(out, synthiaSeqFolder(s));
+      if (written.roots.at(-1) !== root) written.roots.push(root);
+      const imageDir = join(root, "RGB", SYNTHIA_SEQ_CAMERA);
+      const labelDir = join(root, "GT", "LABELS", SYNTHIA_SEQ_CAMERA);
+      await Deno.mkdir(imageDir, { recursive: true });
+      await Deno.mkdir(labelDir, { recursive: true });
+      const image = join(imageDir, `${name(frame.frame)}.png`);
+      await writePng(image, { width, height, channels: 3, depth: 8, data: frame.image });
+      written.images.push(image);
+      const data = new Uint16Array(width * height * 3);
+      frame.label.forEach((v, i) => {
+        data[3 * i] = v === IGNORE_LABEL ? 0 : TO_SYNTHIA_SEQ_ID.get(v) ?? 0;
+      });
+      const label = join(labelDir, `${name(frame.frame)}.png`);
+      await writePng(label, { width, height, channels: 3, depth: 16, data });
+      written.labels.push(label);
+    },
+    async flow(s, t, flow, root) {
+      const flowRoot = join(root, synthiaSeqFolder(s));
+      if (written.flowRoots.at(-1) !== flowRoot) written.flowRoots.push(flowRoot);
+      await writeFlowFile(join(flowRoot, `${name(t)}.flo`), flow, written.flows);
     },
   });
   return written;
