@@ -33,7 +33,14 @@ import {
   taskSmartNegatives,
   toGrid,
 } from "../losses/patch_contrast.ts";
-import { entriesTensor, type MemoryEntries } from "../strategies/semantic_memory.ts";
+import type { MemoryEntries } from "../strategies/semantic_memory.ts";
+import {
+  padNegatives,
+  sampleIndices,
+  spliceBank,
+  spliceRows,
+  withMemory,
+} from "./patch_negatives.ts";
 import { shareSemanticMemory } from "./semantic_memory_network.ts";
 import { cropPairs, overlapIndices, type PairGeometry } from "../strategies/overlapping_crops.ts";
 import type { KernelUse } from "../compile/kernels.ts";
@@ -113,28 +120,6 @@ interface StepPair {
   memory?: MemoryEntries;
 }
 
-/** `k` distinct flat indices of `[0, count)`, at most `count`, in random order. */
-function sampleIndices(count: number, k: number, rng: RandomStream): Int32Array {
-  return Int32Array.from(rng.shuffle([...Array(count).keys()]).slice(0, Math.min(k, count)));
-}
-
-/** Rows `[rows, d]` padded with zero features and label −1 to `size` rows. */
-function padNegatives(features: tf.Tensor2D, labels: tf.Tensor1D, size: number): Negatives {
-  const missing = size - features.shape[0];
-  if (missing === 0) return { features, labels };
-  return {
-    features: tf.concat([features, tf.zeros([missing, features.shape[1]])]) as tf.Tensor2D,
-    labels: tf.concat([labels, tf.fill([missing], -1, "int32")]) as tf.Tensor1D,
-  };
-}
-
-/** `stored` with rows `[at, at + fresh rows)` replaced by `fresh` (one bank block). */
-function spliceRows(stored: tf.Tensor, fresh: tf.Tensor, at: number): tf.Tensor {
-  const end = at + fresh.shape[0];
-  const parts = [tf.slice(stored, 0, at), fresh, tf.slice(stored, end)];
-  return tf.concat(parts.filter((p) => p.shape[0] > 0));
-}
-
 /** Frees a step's kept negatives (after the hook wrote them, or when the step never got there). */
 function disposePending(pair: StepPair | undefined): void {
   if (pair?.negatives === undefined) return;
@@ -145,28 +130,6 @@ function disposePending(pair: StepPair | undefined): void {
   ]);
   pair.negatives = undefined;
   pair.confidence = undefined;
-}
-
-/** The bank as it is after this step's block is written at row `at`. */
-function spliceBank(bank: ParamStore, current: Negatives, at: number): Negatives {
-  return {
-    features: spliceRows(bank.get("bank.features"), current.features, at) as tf.Tensor2D,
-    labels: spliceRows(
-      tf.cast(bank.get("bank.labels"), "int32"),
-      current.labels,
-      at,
-    ) as tf.Tensor1D,
-  };
-}
-
-/** The semantic memory's entries followed by this step's negatives (padding rows stay −1). */
-function withMemory(current: Negatives, memory: MemoryEntries, dim: number): Negatives {
-  if (memory.rows === 0) return current;
-  const stored = entriesTensor(memory, dim);
-  return {
-    features: tf.concat([stored.features, current.features]) as tf.Tensor2D,
-    labels: tf.concat([tf.tensor1d(stored.classes, "int32"), current.labels]) as tf.Tensor1D,
-  };
 }
 
 /**
