@@ -19,11 +19,7 @@
  */
 import type { Block, PatchContrastParams, SemanticPatchContrastParams } from "../../dsl/mod.ts";
 import { tf } from "../tf.ts";
-import { RandomStream } from "../random.ts";
 import { ParamStore } from "../nn/params.ts";
-import { addConv } from "../nn/init.ts";
-import { conv2d } from "../nn/layers.ts";
-import { l2Normalize } from "../losses/pixel_contrast.ts";
 import {
   contrastSimilarities,
   directionalContrast,
@@ -44,8 +40,8 @@ import {
 import { shareSemanticMemory } from "./semantic_memory_network.ts";
 import { cropPairs, overlapIndices, type PairGeometry } from "../strategies/overlapping_crops.ts";
 import type { KernelUse } from "../compile/kernels.ts";
+import { decoderProjectionNetwork, projectDecoderFeatures } from "./decoder_projection.ts";
 import { registerBlockModule } from "./registry.ts";
-import { countParams, type SegmentorNetwork } from "./model.ts";
 import {
   passId,
   type PassRequest,
@@ -60,6 +56,8 @@ type PatchContrastBlock =
 
 /** The projection's network. */
 const PROJECTION = "patchContrast";
+/** Its parameters' prefix (`project.0`, `project.2`, as the reference names them). */
+const PREFIX = "project";
 /** The memory bank's network. */
 const BANK = "patchBank";
 /** Positions are compared on the crops' stride-8 grid (PiPa's `//8` indexing). */
@@ -157,26 +155,12 @@ function lowerPatchContrast(
     }, place.path)
     : undefined;
 
-  builder.addNetwork({
+  builder.addNetwork(decoderProjectionNetwork({
     name: PROJECTION,
-    trainable: true,
-    checkpointed: true,
-    exported: false,
-    describe: (params) =>
-      `PiPa's patch projection (1×1, ReLU, 1×1 to ${block.projectionDim}), ` +
-      `${countParams(params)} parameters`,
-    build(context) {
-      const student = context.networks.get("student") as SegmentorNetwork;
-      const channels = student.model.head.channels;
-      const params = new ParamStore();
-      const rng = new RandomStream(context.seed).fork(`init:${PROJECTION}`);
-      addConv(params, rng.fork("0"), "project.0", 1, channels, channels, { bias: true });
-      addConv(params, rng.fork("2"), "project.2", 1, channels, block.projectionDim, {
-        bias: true,
-      });
-      return Promise.resolve({ params });
-    },
-  });
+    prefix: PREFIX,
+    dim: block.projectionDim,
+    title: "PiPa's patch projection",
+  }));
   if (semantic === undefined) {
     builder.addNetwork({
       name: BANK,
@@ -294,8 +278,7 @@ function lowerPatchContrast(
           throw new Error(`patchContrast: the ${block.features}'s passes report no embedding`);
         }
         const pooled = toGrid(embedding, grid);
-        const hidden = tf.relu(conv2d(projection, "project.0", pooled));
-        const z = l2Normalize(conv2d(projection, "project.2", hidden));
+        const z = projectDecoderFeatures(projection, PREFIX, pooled);
         const { label, confidence } = gridPseudoLabels(
           context.pass(teacherPass(k)).logits!,
           grid,

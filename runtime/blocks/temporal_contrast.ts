@@ -22,11 +22,7 @@
  */
 import type { Block, TemporalContrastParams } from "../../dsl/mod.ts";
 import { tf } from "../tf.ts";
-import { RandomStream } from "../random.ts";
 import { ParamStore } from "../nn/params.ts";
-import { addConv } from "../nn/init.ts";
-import { conv2d } from "../nn/layers.ts";
-import { l2Normalize } from "../losses/pixel_contrast.ts";
 import { stopGradient } from "../losses/patch_contrast.ts";
 import {
   flowCorrespondence,
@@ -38,14 +34,16 @@ import { labelled } from "../losses/task_smart_sampling.ts";
 import { entriesTensor, type MemoryEntries } from "../strategies/semantic_memory.ts";
 import { shareSemanticMemory } from "./semantic_memory_network.ts";
 import type { KernelUse } from "../compile/kernels.ts";
+import { decoderProjectionNetwork, projectDecoderFeatures } from "./decoder_projection.ts";
 import { registerBlockModule } from "./registry.ts";
-import { countParams, type SegmentorNetwork } from "./model.ts";
 import { passId, type PassRequest, type StepContext } from "./types.ts";
 
 type TemporalContrastBlock = Block<"temporalContrast", TemporalContrastParams>;
 
 /** The projection's network. */
 const PROJECTION = "temporalContrast";
+/** Its parameters' prefix (`temporal_project.0`, `temporal_project.2`). */
+const PREFIX = "temporal_project";
 /** The decoder's embedding and logits are at stride 4. */
 const FEATURE_STRIDE = 4;
 
@@ -82,9 +80,7 @@ export function projectGrid(
   embedding: tf.Tensor4D,
   stride: number,
 ): tf.Tensor2D {
-  const pooled = poolToGrid(embedding, stride);
-  const hidden = tf.relu(conv2d(params, "temporal_project.0", pooled));
-  const z = l2Normalize(conv2d(params, "temporal_project.2", hidden));
+  const z = projectDecoderFeatures(params, PREFIX, poolToGrid(embedding, stride));
   return tf.reshape(z, [-1, z.shape[3]]) as tf.Tensor2D;
 }
 
@@ -169,26 +165,12 @@ registerBlockModule<TemporalContrastBlock>({
       : undefined;
 
     builder.adjustPipeline("target", (pipeline) => ({ ...pipeline, pairs: true }));
-    builder.addNetwork({
+    builder.addNetwork(decoderProjectionNetwork({
       name: PROJECTION,
-      trainable: true,
-      checkpointed: true,
-      exported: false,
-      describe: (params) =>
-        `PiPa++'s temporal projection (1×1, ReLU, 1×1 to ${block.projectionDim}), ` +
-        `${countParams(params)} parameters`,
-      build(context) {
-        const student = context.networks.get("student") as SegmentorNetwork;
-        const channels = student.model.head.channels;
-        const params = new ParamStore();
-        const rng = new RandomStream(context.seed).fork(`init:${PROJECTION}`);
-        addConv(params, rng.fork("0"), "temporal_project.0", 1, channels, channels, { bias: true });
-        addConv(params, rng.fork("2"), "temporal_project.2", 1, channels, block.projectionDim, {
-          bias: true,
-        });
-        return Promise.resolve({ params });
-      },
-    });
+      prefix: PREFIX,
+      dim: block.projectionDim,
+      title: "PiPa++'s temporal projection",
+    }));
     const started = (context: StepContext) => context.iteration >= block.startIteration;
     const teacherPass = (view: string): PassRequest => ({
       network: "teacher",
