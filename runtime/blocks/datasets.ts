@@ -68,21 +68,26 @@ registerBlockModule<Block<"synthCitySequence", SynthCitySequenceParams>>({
   }),
 });
 
+/** The request of a dataset read from its folder `root` (split `split`). */
+function folderRequest(dataset: string, block: FolderDatasetParams, path: string) {
+  return {
+    dataset,
+    root: block.root,
+    split: block.split,
+    domain: "",
+    count: 0,
+    seed: 0,
+    // Messages about a missing or bad folder name the experiment field, not a flag.
+    field: path,
+  };
+}
+
 /** The module of a dataset read from its on-disk layout (`reader` names the reader). */
 function folderDataset(kind: "gta5" | "synthia" | "cityscapes"): void {
   registerBlockModule<Block<typeof kind, FolderDatasetParams>>({
     kind,
     dataset: (block, path) => ({
-      request: {
-        dataset: kind,
-        root: block.root,
-        split: block.split,
-        domain: "",
-        count: 0,
-        seed: 0,
-        // Messages about a missing or bad folder name the experiment field, not a flag.
-        field: path,
-      },
+      request: folderRequest(kind, block, path),
       pipeline: pipelineOf(block),
       describe: `${kind} ${block.root} (${block.split})`,
       crop: block.crop,
@@ -103,13 +108,7 @@ function sequenceDataset(kind: "cityscapesSeq" | "viperSeq" | "synthiaSeq"): voi
     kind,
     dataset: (block, path) => ({
       request: {
-        dataset: kind,
-        root: block.root,
-        split: block.split,
-        domain: "",
-        count: 0,
-        seed: 0,
-        field: path,
+        ...folderRequest(kind, block, path),
         sequenceReader: {
           offset: block.offset,
           frames: block.frames,
