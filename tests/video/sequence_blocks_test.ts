@@ -25,7 +25,7 @@ import viperPipapp from "../../experiments/viper2csseq/pipapp.ts";
 import synthiaSourceOnly from "../../experiments/synthiaseq2csseq/source_only.ts";
 import synthiaDaformer from "../../experiments/synthiaseq2csseq/daformer.ts";
 import synthiaPipapp from "../../experiments/synthiaseq2csseq/pipapp.ts";
-import { videoTempDir } from "./helpers.ts";
+import { errorOf, videoTempDir } from "./helpers.ts";
 
 /** Written frames are 64×32: read at their native size, cropped to 32². */
 const SIZE = { width: 64, height: 32 } as const;
@@ -75,12 +75,6 @@ async function loadPair(experiment: Experiment, role: "source" | "target") {
   } finally {
     loader.close();
   }
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: Error) => e);
-  assert.ok(error instanceof Error, "expected an error");
-  return error.message;
 }
 
 Deno.test("the video dataset blocks fill the published protocols' defaults", () => {

@@ -9,26 +9,10 @@ import { openCityscapesSeq, openViperSeq } from "../../runtime/data/video/reader
 import { synthCityPair } from "../../runtime/data/video/synthcity.ts";
 import { writeCityscapesSeq, writeViperSeq } from "../../runtime/data/video/write.ts";
 import { TRAIN_ID_TO_VIPER_ID } from "../../runtime/data/video/viper_labels.ts";
-import { videoTempDir } from "./helpers.ts";
+import { errorOf, within } from "./helpers.ts";
 
 const SIZE = { width: 64, height: 32 };
 const WRITE = { domain: "real", sequences: 2, frames: 20, seed: 3, ...SIZE } as const;
-
-async function within(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await videoTempDir();
-  try {
-    await run(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: Error) => e);
-  assert.ok(error instanceof Error, "expected an error");
-  assert.ok(!error.message.includes("\n"), `one paragraph: ${error.message}`);
-  return error.message;
-}
 
 Deno.test("Cityscapes-Seq: SynthCity sequences are written in the exact layout, labels on frame 19 only", async () => {
   await within(async (dir) => {

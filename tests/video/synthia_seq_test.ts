@@ -10,27 +10,11 @@ import { SYNTHIA_SEQ_ID_TO_TRAIN_ID } from "../../runtime/data/video/synthia_seq
 import { synthCityPair } from "../../runtime/data/video/synthcity.ts";
 import { synthiaSeqFolder, writeSynthiaSeq } from "../../runtime/data/video/write.ts";
 import { collectWarnings } from "../readers/helpers.ts";
-import { videoTempDir } from "./helpers.ts";
+import { errorOf, within } from "./helpers.ts";
 
 const SIZE = { width: 64, height: 32 };
 const WRITE = { domain: "synthia", sequences: 2, frames: 5, seed: 4, ...SIZE } as const;
 const CAMERA = join("Stereo_Left", "Omni_F");
-
-async function within(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await videoTempDir();
-  try {
-    await run(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: Error) => e);
-  assert.ok(error instanceof Error, "expected an error");
-  assert.ok(!error.message.includes("\n"), `one paragraph: ${error.message}`);
-  return error.message;
-}
 
 /** Frame t's label as SYNTHIA-SEQS can hold it: classes it lacks come back ignored. */
 function seqLabel(label: Uint8Array): Uint8Array {
