@@ -8,12 +8,7 @@
 import { strict as assert } from "node:assert";
 import { tf } from "../../runtime/tf.ts";
 import { useBackend } from "../../runtime/backend/mod.ts";
-import {
-  extend,
-  semanticPatchContrast,
-  synthCitySequence,
-  temporalContrast,
-} from "../../dsl/mod.ts";
+import { extend, semanticPatchContrast, temporalContrast } from "../../dsl/mod.ts";
 import { compile } from "../../runtime/compile/program.ts";
 import { RandomStream } from "../../runtime/random.ts";
 import { ParamStore } from "../../runtime/nn/params.ts";
@@ -33,21 +28,15 @@ import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 import { trainAndResume } from "../train/helpers.ts";
 import { reference } from "./reference.ts";
 import { relativeError } from "../backend/helpers.ts";
+import { tinyVideoTarget } from "../fixtures/tiny_video.ts";
 
-const quarter = { scale: [128, 64], crop: [64, 64] } as const;
 /**
  * PiPa-DAFormer on tiny SynthCity sequences with the temporal contrast from its first step: the
  * patch and temporal projections train side by side.
  */
 const tinyVideo = extend(tinyPipa, {
   data: {
-    target: synthCitySequence({
-      domain: "real",
-      sequences: 2,
-      frames: 5,
-      catMaxRatio: 1,
-      ...quarter,
-    }),
+    target: tinyVideoTarget,
   },
   // Thresholds every prediction passes: a random tiny teacher is never confident.
   losses: {

@@ -7,17 +7,11 @@ import { loadEvalSet } from "../../runtime/eval/evaluate.ts";
 import tinyDaformer from "../fixtures/tiny_daformer.ts";
 import { ensureTinyEncoder } from "../fixtures/encoder.ts";
 import { trainAndResume } from "../train/helpers.ts";
+import { tinyVideoTarget } from "../fixtures/tiny_video.ts";
 
-const quarter = { scale: [128, 64], crop: [64, 64] } as const;
 const videoDaformer = extend(tinyDaformer, {
   data: {
-    target: synthCitySequence({
-      domain: "real",
-      sequences: 2,
-      frames: 5,
-      catMaxRatio: 1,
-      ...quarter,
-    }),
+    target: tinyVideoTarget,
     targetVal: synthCitySequence({
       domain: "real",
       sequences: 1,
